@@ -1,0 +1,98 @@
+"""Pairs/s through the training pipeline at 256 px, cold (PNG decode) and warm (cached).
+
+    python benchmarks/bench_data.py [--repeats 3] [--embedded 200]
+
+Measured side by side in one run on the shared real sample pairs (when present) and on the
+embedded procedural set, and compared with what one 256 px pix2pix training step (batch 1)
+consumes on the same machine. Target: warm pipeline >= 10x the training step's appetite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REAL_PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime_pairs"
+
+
+def pairs_per_second(dataset, pairs: int) -> float:
+    """Iterate the dataset once and return delivered pairs per second."""
+    start = time.perf_counter()
+    count = 0
+    for sketch, _ in dataset:
+        count += int(sketch.shape[0])
+    elapsed = time.perf_counter() - start
+    assert count == pairs, (count, pairs)
+    return count / elapsed
+
+
+def measure_pipeline(files, repeats: int) -> tuple[float, float]:
+    """(cold, warm) median pairs/s of the augmented training pipeline at 256 px, batch 1."""
+    from sketch2color.config import DataConfig
+    from sketch2color.data import make_dataset
+
+    base = dict(image_size=256, batch_size=1, seed=0)
+    cold = []
+    for _ in range(repeats):
+        cold.append(pairs_per_second(make_dataset(files, DataConfig(cache="none", **base), training=True), len(files)))
+    cached = make_dataset(files, DataConfig(cache="memory", **base), training=True)
+    pairs_per_second(cached, len(files))  # fills the cache
+    warm = [pairs_per_second(cached, len(files)) for _ in range(repeats)]
+    return statistics.median(cold), statistics.median(warm)
+
+
+def train_step_images_per_second(steps: int, repeats: int) -> float:
+    """Median images/s of pix2pix training steps at 256 px, batch 1, on in-memory tensors."""
+    import tensorflow as tf
+
+    from sketch2color.config import RunConfig
+    from sketch2color.training import build_gan
+
+    config = RunConfig()
+    config.data.image_size = 256
+    gan = build_gan(config, steps_per_epoch=steps)
+    batch = tf.random.uniform((1, 256, 256, 3), -1, 1), tf.random.uniform((1, 256, 256, 3), -1, 1)
+    data = tf.data.Dataset.from_tensors(batch).repeat()
+    gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # trace and warm up
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+        rates.append(steps / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--embedded", type=int, default=200, help="embedded pairs to generate (1024x512)")
+    parser.add_argument("--train-steps", type=int, default=8)
+    args = parser.parse_args()
+
+    from sketch2color.data import list_images
+    from sketch2color.synthetic import write_dataset
+
+    sets = {}
+    if REAL_PAIRS.is_dir():
+        sets["real samples (512x256, 256x128)"] = list_images(REAL_PAIRS)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_dataset(Path(tmp) / "embedded", n_train=args.embedded, n_val=0, progress=False)
+        sets["embedded (1024x512)"] = list_images(root / "train")
+        results = {name: measure_pipeline(files, args.repeats) for name, files in sets.items()}
+    step_rate = train_step_images_per_second(args.train_steps, args.repeats)
+
+    print(f"\npix2pix training step, 256 px, batch 1: {step_rate:.2f} images/s consumed (median of {args.repeats})")
+    print(f"{'dataset':34s} {'pairs':>5s} {'cold pairs/s':>13s} {'warm pairs/s':>13s} {'warm / step':>12s}")
+    for name, (cold, warm) in results.items():
+        print(f"{name:34s} {len(sets[name]):5d} {cold:13.1f} {warm:13.1f} {warm / step_rate:11.1f}x")
+    print("target: warm / step >= 10x")
+
+
+if __name__ == "__main__":
+    main()
