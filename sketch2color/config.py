@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import Any
 
 
+class ConfigError(ValueError):
+    """A setting that cannot work, with a message naming it."""
+
+
 @dataclasses.dataclass
 class DataConfig:
     """Where the pairs come from and how they are prepared and augmented.
@@ -48,21 +52,61 @@ class DataConfig:
     embedded_val: int = 80
 
     def validate(self) -> None:
-        """Raise ValueError on settings that cannot work."""
+        """Raise ConfigError on settings that cannot work."""
         if self.image_size < 16 or self.image_size % 16:
-            raise ValueError(f"image_size must be a multiple of 16 and >= 16, got {self.image_size}")
+            raise ConfigError(f"image_size must be a multiple of 16 and >= 16, got {self.image_size}")
         if self.sketch_side not in ("left", "right"):
-            raise ValueError(f"sketch_side must be 'left' or 'right', got {self.sketch_side!r}")
+            raise ConfigError(f"sketch_side must be 'left' or 'right', got {self.sketch_side!r}")
         if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.jitter_scale < 1.0:
-            raise ValueError(f"jitter_scale must be >= 1, got {self.jitter_scale}")
+            raise ConfigError(f"jitter_scale must be >= 1, got {self.jitter_scale}")
         for name in ("flip_prob", "affine_prob", "sketch_noise_prob", "color_jitter_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
+                raise ConfigError(f"{name} must be a probability in [0, 1], got {value}")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Which generator and discriminator to build (names from the registry) and their settings."""
+
+    generator: str = "unet"
+    discriminator: str = "patchgan"
+    generator_kwargs: dict = dataclasses.field(default_factory=dict)
+    discriminator_kwargs: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Optimization, losses, schedule, checkpointing and previews."""
+
+    epochs: int = 150
+    steps_per_epoch: int | None = None  # None: one pass over the training pairs
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    lr_decay_epochs: int = 0  # linear decay to 0 over the last N epochs (pix2pix: half of them)
+    l1_weight: float = 100.0
+    adversarial_loss: str = "vanilla"
+    mixed_precision: bool = False  # mixed_bfloat16 compute, float32 variables and losses
+    checkpoint_every_steps: int = 500  # plus one at every epoch end
+    keep_checkpoints: int = 3
+    preview_samples: int = 4
+    validation_steps: int | None = None  # None: the whole validation split
+    export: bool = True  # export the generator when training ends
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything a run needs; saved as ``config.json`` in its run directory."""
+
+    run_dir: str = "runs/pix2pix-embedded"
+    preset: str = "pix2pix"
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
 def to_dict(config: Any) -> dict:

@@ -127,8 +127,8 @@ def _hash_split(files: Sequence[Path], folder: Path, val_fraction: float, seed: 
 # --------------------------------------------------------------------------- file checks
 
 
-def check_pair_file(path: str | Path) -> str | None:
-    """The problem with a pair file, or None when TensorFlow can decode it as a 2:1 pair.
+def check_image_file(path: str | Path) -> tuple[str | None, tuple[int, int]]:
+    """(problem or None, (width, height)) for an image file TensorFlow should decode.
 
     Reads headers and checksums only (Pillow's ``verify``), so it is much cheaper than a decode.
     """
@@ -138,27 +138,30 @@ def check_pair_file(path: str | Path) -> str | None:
     try:
         size = path.stat().st_size
     except OSError as error:
-        return f"cannot read file ({error.strerror or error})"
+        return f"cannot read file ({error.strerror or error})", (0, 0)
     if size == 0:
-        return "zero-byte file"
+        return "zero-byte file", (0, 0)
     try:
         with Image.open(path) as image:
-            image_format, (width, height) = image.format, image.size
+            image_format, dimensions = image.format, image.size
             image.verify()
     except UnidentifiedImageError:
-        return "not an image (unrecognized file contents)"
+        return "not an image (unrecognized file contents)", (0, 0)
     except (OSError, SyntaxError, ValueError) as error:
-        return f"corrupt or truncated image ({error})"
+        return f"corrupt or truncated image ({error})", (0, 0)
     if image_format not in _TF_READABLE_FORMATS:
-        return f"unsupported image format {image_format} (use PNG or JPEG)"
+        return f"unsupported image format {image_format} (use PNG or JPEG)", dimensions
     if image_format in ("JPEG", "MPO") and not _has_jpeg_end_marker(path):
-        return "truncated JPEG (no end-of-image marker)"
-    if width != 2 * height:
-        return (
-            f"not a pair image: {width}x{height}, expected width = 2 x height "
-            "(color and sketch side by side)"
-        )
-    return None
+        return "truncated JPEG (no end-of-image marker)", dimensions
+    return None, dimensions
+
+
+def check_pair_file(path: str | Path) -> str | None:
+    """The problem with a pair file, or None when it is a decodable 2:1 image."""
+    problem, (width, height) = check_image_file(path)
+    if problem is None and width != 2 * height:
+        problem = f"not a pair image: {width}x{height}, expected width = 2 x height (color and sketch side by side)"
+    return problem
 
 
 def _has_jpeg_end_marker(path: Path) -> bool:
@@ -416,12 +419,10 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise DatasetError(f"{path}: zero-byte file")
-    try:
-        return decode_rgb(tf.io.read_file(str(path))).numpy()
-    except tf.errors.OpError as error:
-        raise DatasetError(f"{path}: cannot decode image ({error.message.splitlines()[0]})") from None
+    problem, _ = check_image_file(path)
+    if problem:
+        raise DatasetError(f"{path}: {problem}")
+    return decode_rgb(tf.io.read_file(str(path))).numpy()
 
 
 def read_pair(path: str | Path, sketch_side: str = "right") -> tuple[np.ndarray, np.ndarray]:

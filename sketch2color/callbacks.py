@@ -1,0 +1,195 @@
+"""Keras callbacks of a training run: checkpoints, preview pictures, throughput, loss curves."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def display(image) -> np.ndarray:
+    """A [-1, 1] image as float [0, 1] for matplotlib (``x * 0.5 + 0.5``)."""
+    return np.clip(np.asarray(image, dtype=np.float32) * 0.5 + 0.5, 0.0, 1.0)
+
+
+class RunCheckpoint:
+    """Generator, discriminator, both optimizers and the epoch counter, in one tf.train checkpoint.
+
+    ``tf.train.CheckpointManager`` writes the data files first and only then atomically
+    rewrites its index, so a kill during a save leaves the previous checkpoint loadable.
+    """
+
+    def __init__(self, gan, directory: str | Path, keep: int = 3):
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.gan = gan
+        self.checkpoint = tf.train.Checkpoint(
+            generator=gan.generator,
+            discriminator=gan.discriminator,
+            g_optimizer=gan.g_optimizer,
+            d_optimizer=gan.d_optimizer,
+            epoch=self.epoch,
+        )
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
+
+    @property
+    def step(self) -> int:
+        """Generator updates so far (the optimizer's own counter, restored with it)."""
+        return int(self.gan.g_optimizer.iterations.numpy())
+
+    def save(self) -> str:
+        """Write a checkpoint numbered by the global step."""
+        return self.manager.save(checkpoint_number=self.step)
+
+    def restore_latest(self) -> str | None:
+        """Restore the newest checkpoint if there is one; returns its path."""
+        latest = self.manager.latest_checkpoint
+        if latest:
+            # Optimizer slots must exist before restoring into them.
+            self.gan.g_optimizer.build(self.gan.generator.trainable_variables)
+            self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        return latest
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Save every ``every_steps`` generator updates and at every epoch end."""
+
+    def __init__(self, run_checkpoint: RunCheckpoint, every_steps: int):
+        super().__init__()
+        self.run_checkpoint = run_checkpoint
+        self.every_steps = max(0, int(every_steps))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_steps and self.run_checkpoint.step % self.every_steps == 0:
+            self.run_checkpoint.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run_checkpoint.epoch.assign(epoch + 1)
+        self.run_checkpoint.save()
+
+
+class ThroughputCallback(keras.callbacks.Callback):
+    """Adds ``images_per_sec`` (training images per wall-clock second) to each epoch's logs."""
+
+    def __init__(self, batch_size: int):
+        super().__init__()
+        self.batch_size = batch_size
+        self._start = 0.0
+        self._batches = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._batches = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and self._batches:
+            logs["images_per_sec"] = self._batches * self.batch_size / (time.perf_counter() - self._start)
+
+
+def save_preview_grid(sketches, predictions, targets, path: str | Path, title: str = "") -> Path:
+    """One row per sample: sketch | prediction | ground truth (inputs in [-1, 1])."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = len(sketches)
+    fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows), squeeze=False)
+    for row in range(rows):
+        for column, (image, label) in enumerate(
+            ((sketches[row], "sketch"), (predictions[row], "prediction"), (targets[row], "ground truth"))
+        ):
+            axes[row, column].imshow(display(image))
+            axes[row, column].axis("off")
+            if row == 0:
+                axes[row, column].set_title(label)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+class PreviewCallback(keras.callbacks.Callback):
+    """After each epoch, colorize fixed validation sketches and save ``previews/epoch_NNNN.png``.
+
+    The generator runs with ``training=False``: no dropout, and batch-norm statistics are read,
+    never updated, so previews do not change the model.
+    """
+
+    def __init__(self, generator, sketches, targets, folder: str | Path):
+        super().__init__()
+        self.generator = generator
+        self.sketches = tf.convert_to_tensor(sketches)
+        self.targets = np.asarray(targets)
+        self.folder = Path(folder)
+
+    def on_epoch_end(self, epoch, logs=None):
+        predictions = self.generator(self.sketches, training=False)
+        path = self.folder / f"epoch_{epoch + 1:04d}.png"
+        save_preview_grid(self.sketches.numpy(), np.asarray(predictions, np.float32), self.targets, path, f"epoch {epoch + 1}")
+
+
+def read_history(path: str | Path) -> dict[str, list[float]]:
+    """The history CSV as columns of floats (empty cells become NaN)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            try:
+                columns.setdefault(key, []).append(float(value))
+            except (TypeError, ValueError):
+                columns.setdefault(key, []).append(float("nan"))
+    return columns
+
+
+def plot_loss_curves(history_csv: str | Path, out: str | Path) -> Path | None:
+    """Loss curves over epochs (train solid, validation dashed) from the history CSV."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history = read_history(history_csv)
+    if "epoch" not in history:
+        return None
+    epochs = np.asarray(history["epoch"]) + 1
+    names = [k for k in history if k.endswith("loss") and not k.startswith("val_")]
+    if not names:
+        return None
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        axis.plot(epochs, history[name], "o-", label="train", markersize=3)
+        if f"val_{name}" in history:
+            axis.plot(epochs, history[f"val_{name}"], "s--", label="validation", markersize=3)
+        axis.set_title(name)
+        axis.set_xlabel("epoch")
+        axis.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return Path(out)
+
+
+class LossCurvesCallback(keras.callbacks.Callback):
+    """Redraws ``losses.png`` from the history CSV after each epoch (runs after the CSV logger)."""
+
+    def __init__(self, history_csv: str | Path, out: str | Path):
+        super().__init__()
+        self.history_csv, self.out = Path(history_csv), Path(out)
+
+    def on_epoch_end(self, epoch, logs=None):
+        plot_loss_curves(self.history_csv, self.out)
