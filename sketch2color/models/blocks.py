@@ -1,0 +1,85 @@
+"""The two building blocks of pix2pix: a stride-2 downsampling block and its upsampling mirror.
+
+Both follow the pix2pix paper (Isola et al., 2017, appendix 6.1): 4x4 kernels, stride 2,
+weights drawn from N(0, 0.02), batch norm, leaky ReLU (slope 0.2) going down and plain ReLU
+going up. Each block is a named ``keras.Sequential`` so it can be dropped into a functional
+graph and found again with ``model.get_layer(name)``.
+"""
+
+from __future__ import annotations
+
+import keras
+
+LEAKY_RELU_SLOPE = 0.2  # pix2pix value; Keras' LeakyReLU default is 0.3
+INIT_STDDEV = 0.02  # pix2pix / DCGAN weight initialisation
+
+
+def weight_initializer(seed: int | None = None) -> keras.initializers.Initializer:
+    """N(0, 0.02), the initialisation used for every conv in pix2pix."""
+    return keras.initializers.RandomNormal(mean=0.0, stddev=INIT_STDDEV, seed=seed)
+
+
+def activation_layer(kind: str, name: str | None = None) -> keras.layers.Layer:
+    """A pix2pix activation: "leaky_relu" (slope 0.2, encoder/critic) or "relu" (decoder)."""
+    if kind == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE, name=name)
+    if kind == "relu":
+        return keras.layers.ReLU(name=name)
+    raise ValueError(f"activation must be 'leaky_relu' or 'relu', got {kind!r}")
+
+
+def downsample(
+    filters: int,
+    size: int = 4,
+    apply_batchnorm: bool = True,
+    name: str | None = None,
+    activation: str = "leaky_relu",
+) -> keras.Sequential:
+    """Conv (stride 2) -> [BatchNorm] -> LeakyReLU(0.2): halves H and W.
+
+    The conv has no bias when batch norm follows (BN's beta already is one). ``activation``
+    is "relu" only for the U-Net bottleneck, as in the reference pix2pix code.
+    """
+    layers = [
+        keras.layers.Conv2D(
+            filters,
+            size,
+            strides=2,
+            padding="same",
+            kernel_initializer=weight_initializer(),
+            use_bias=not apply_batchnorm,
+        )
+    ]
+    if apply_batchnorm:
+        layers.append(keras.layers.BatchNormalization())
+    layers.append(activation_layer(activation))
+    return keras.Sequential(layers, name=name)
+
+
+def upsample(
+    filters: int,
+    size: int = 4,
+    apply_dropout: bool = False,
+    name: str | None = None,
+    dropout_rate: float = 0.5,
+) -> keras.Sequential:
+    """ConvTranspose (stride 2) -> BatchNorm -> [Dropout(0.5)] -> ReLU: doubles H and W.
+
+    pix2pix uses dropout (also at test time in the paper; here only when ``training=True``)
+    as the generator's only source of noise.
+    """
+    layers = [
+        keras.layers.Conv2DTranspose(
+            filters,
+            size,
+            strides=2,
+            padding="same",
+            kernel_initializer=weight_initializer(),
+            use_bias=False,  # followed by batch norm
+        ),
+        keras.layers.BatchNormalization(),
+    ]
+    if apply_dropout:
+        layers.append(keras.layers.Dropout(dropout_rate))
+    layers.append(activation_layer("relu"))
+    return keras.Sequential(layers, name=name)

@@ -1,0 +1,132 @@
+"""The pix2pix U-Net generator: an encoder-decoder with skip connections between mirror levels.
+
+At 256 px (depth 8)::
+
+    sketch (B, 256, 256, 3)
+    encoder_1  C64  (no BN)      -> (B, 128, 128, 64)  --------------------------------+
+    encoder_2  C128              -> (B, 64, 64, 128)   --------------------------+     |
+    encoder_3  C256              -> (B, 32, 32, 256)   --------------------+     |     |
+    encoder_4  C512              -> (B, 16, 16, 512)   --------------+     |     |     |
+    encoder_5  C512              -> (B, 8, 8, 512)     --------+     |     |     |     |
+    encoder_6  C512              -> (B, 4, 4, 512)     --+     |     |     |     |     |
+    encoder_7  C512              -> (B, 2, 2, 512)     + |     |     |     |     |     |
+    encoder_8  C512 (no BN, ReLU)-> (B, 1, 1, 512)     | |     |     |     |     |     |
+    decoder_1  CD512 + concat    -> (B, 2, 2, 1024)  <-+ |     |     |     |     |     |
+    decoder_2  CD512 + concat    -> (B, 4, 4, 1024)  <---+     |     |     |     |     |
+    decoder_3  CD512 + concat    -> (B, 8, 8, 1024)  <---------+     |     |     |     |
+    decoder_4  C512 + concat     -> (B, 16, 16, 1024) <--------------+     |     |     |
+    decoder_5  C256 + concat     -> (B, 32, 32, 512)  <--------------------+     |     |
+    decoder_6  C128 + concat     -> (B, 64, 64, 256)  <--------------------------+     |
+    decoder_7  C64 + concat      -> (B, 128, 128, 128) <-------------------------------+
+    output     ConvT(3) + tanh   -> (B, 256, 256, 3)
+
+(CD = conv + batch norm + dropout 0.5 + ReLU.) The innermost block has no batch norm and a
+plain ReLU, as in the reference pix2pix code: batch norm over a 1x1 map with batch size 1
+would zero it in training.
+
+Smaller depths (fewer levels) keep the *first* ``depth`` encoder filters of the list above
+(64, 128, 256, 512, 512, ...: the encoder still ends with 512s once depth >= 4), the decoder
+mirrors the encoder without its innermost level, and dropout stays in the first
+``dropout_blocks`` (3) decoder blocks, i.e. the innermost ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from sketch2color.models.blocks import downsample, upsample, weight_initializer
+
+MAX_DEPTH = 8  # pix2pix: 8 levels take 256 px down to a 1x1 bottleneck
+PIX2PIX_DROPOUT_BLOCKS = 3
+
+
+def encoder_filters(depth: int, base_filters: int = 64) -> list[int]:
+    """Filters per encoder level: base x (1, 2, 4, 8, 8, 8, ...), i.e. 64-128-256-512-512-..."""
+    return [base_filters * min(2**level, 8) for level in range(depth)]
+
+
+def default_depth(image_size: int) -> int:
+    """floor(log2(image_size)) capped at 8: 256 px -> 8, 128 -> 7, 64 -> 6 (1x1 bottleneck)."""
+    if image_size < 2:
+        return 0
+    return min(int(math.floor(math.log2(image_size))), MAX_DEPTH)
+
+
+def check_depth(image_size: int, depth: int) -> None:
+    """Raise ValueError unless ``depth`` levels of stride-2 halving fit ``image_size`` exactly."""
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(
+            f"U-Net depth must be between 1 and {MAX_DEPTH}, got {depth} "
+            f"(image_size={image_size} is too small if depth was not given)"
+        )
+    if image_size % 2**depth:
+        workable = [d for d in range(1, MAX_DEPTH + 1) if image_size % 2**d == 0]
+        hint = f"; depths that work for it: {workable}" if workable else ""
+        raise ValueError(
+            f"image_size={image_size} is not a multiple of 2**depth={2**depth} "
+            f"(depth={depth}): the U-Net halves the image {depth} times{hint}"
+        )
+
+
+def unet_generator(
+    image_size: int = 256,
+    input_channels: int = 3,
+    output_channels: int = 3,
+    depth: int | None = None,
+    base_filters: int = 64,
+    name: str = "unet_generator",
+    dropout_blocks: int = PIX2PIX_DROPOUT_BLOCKS,
+) -> keras.Model:
+    """Build the pix2pix U-Net: sketch (B, H, W, in) -> color (B, H, W, out) in [-1, 1].
+
+    ``image_size`` only picks and checks the depth: the model is fully convolutional and runs
+    at any H, W that are multiples of 2**depth. ``dropout_blocks=0`` gives a deterministic
+    generator (used by the distribution test); pix2pix uses 3.
+    """
+    if depth is None:
+        depth = default_depth(image_size)
+    check_depth(image_size, depth)
+
+    down_filters = encoder_filters(depth, base_filters)
+    up_filters = down_filters[-2::-1]  # mirror, without the bottleneck level
+
+    encoder = [
+        downsample(
+            filters,
+            apply_batchnorm=0 < level < depth - 1,  # not on the first nor the bottleneck
+            activation="relu" if level == depth - 1 else "leaky_relu",
+            name=f"encoder_{level + 1}",
+        )
+        for level, filters in enumerate(down_filters)
+    ]
+    decoder = [
+        upsample(filters, apply_dropout=level < dropout_blocks, name=f"decoder_{level + 1}")
+        for level, filters in enumerate(up_filters)
+    ]
+
+    sketch = keras.Input(shape=(None, None, input_channels), name="sketch")  # (B, H, W, in)
+    x = sketch
+
+    skips = []
+    for block in encoder:
+        x = block(x)  # halves H, W: (B, H / 2**k, W / 2**k, filters) after k blocks
+        skips.append(x)
+
+    # The bottleneck is not concatenated with itself; the rest pair up deepest-first.
+    for level, (block, skip) in enumerate(zip(decoder, reversed(skips[:-1]))):
+        x = block(x)  # doubles H, W
+        x = keras.layers.Concatenate(name=f"skip_{level + 1}")([x, skip])
+
+    x = keras.layers.Conv2DTranspose(
+        output_channels,
+        4,
+        strides=2,
+        padding="same",
+        kernel_initializer=weight_initializer(),
+        name="output_conv",
+    )(x)  # (B, H, W, out)
+    # tanh in float32 so a mixed-precision model still returns float32 images in [-1, 1].
+    color = keras.layers.Activation("tanh", dtype="float32", name="output_tanh")(x)
+    return keras.Model(inputs=sketch, outputs=color, name=name)
