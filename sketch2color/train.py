@@ -9,6 +9,7 @@ Rerunning the same command resumes the run in ``--run-dir``; Ctrl-C saves a chec
 from __future__ import annotations
 
 import argparse
+import copy
 import signal
 import sys
 from pathlib import Path
@@ -16,14 +17,17 @@ from pathlib import Path
 from sketch2color.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
 
 # Small profile for the embedded dataset: ~10 minutes on 2 CPU cores, colors visibly learned.
+# Half-width networks (32 base filters) at 128 px buy ~4x more steps than the paper's widths.
 EMBEDDED_PROFILE = {
     ("data", "image_size"): 128,
     ("data", "batch_size"): 4,
     ("data", "embedded_train"): 800,
     ("data", "embedded_val"): 80,
-    ("train", "epochs"): 6,
-    ("train", "steps_per_epoch"): 200,
-    ("train", "checkpoint_every_steps"): 100,
+    ("model", "generator_kwargs"): {"base_filters": 32},
+    ("model", "discriminator_kwargs"): {"base_filters": 32},
+    ("train", "epochs"): 10,
+    ("train", "steps_per_epoch"): 150,
+    ("train", "checkpoint_every_steps"): 50,
 }
 # The paper's setup for real data (Isola et al. and the pix2pix anime study): 256 px, batch 1.
 PAPER_PROFILE = {
@@ -75,8 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sketch2color.train",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        argument_default=None,
+        epilog="Defaults in parentheses; 'embedded' is the small profile used without --data.",
     )
     add = parser.add_argument
     data = parser.add_argument_group("data")
@@ -103,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--generator", help="generator name from the registry (default unet)")
     model.add_argument("--discriminator", help="discriminator name from the registry (default patchgan)")
     train = parser.add_argument_group("training")
-    train.add_argument("--epochs", type=int, help="epochs to train in total (embedded: 6, with --data: 150)")
-    train.add_argument("--steps-per-epoch", type=int, help="steps per epoch (embedded: 200; with --data: one pass over the pairs)")
+    train.add_argument("--epochs", type=int, help="epochs to train in total (embedded: 10, with --data: 150)")
+    train.add_argument("--steps-per-epoch", type=int, help="steps per epoch (embedded: 150; with --data: one pass over the pairs)")
     train.add_argument("--lr", type=float, help="Adam learning rate for both networks (default 2e-4)")
     train.add_argument("--beta1", type=float, help="Adam beta_1 (default 0.5)")
     train.add_argument("--lr-decay-epochs", type=int, help="decay the learning rate linearly to 0 over the last N epochs (default 0: constant)")
@@ -125,7 +128,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, set[tuple[str
     config = RunConfig(data=DataConfig(), model=ModelConfig(), train=TrainConfig())
     profile = PAPER_PROFILE if args.data else EMBEDDED_PROFILE
     for (section, key), value in profile.items():
-        setattr(getattr(config, section), key, value)
+        setattr(getattr(config, section), key, copy.deepcopy(value))
     explicit = set()
     for flag, (section, key) in FLAGS.items():
         value = getattr(args, flag, None)

@@ -131,17 +131,23 @@ def prepare_run_dir(config: RunConfig, explicit: set[tuple[str, str]] | None = N
     """
     run_dir = Path(config.run_dir)
     saved_file = run_dir / CONFIG_FILE
+    # Never save a configuration that cannot work: a failed start would otherwise lock the
+    # run directory to it.
+    config.data.validate()
     if not saved_file.is_file():
         run_dir.mkdir(parents=True, exist_ok=True)
         save_json(config, saved_file)
         return config, False
     saved = load_json(RunConfig, saved_file)
     requested, merged = to_dict(config), to_dict(saved)
+    # Without a checkpoint nothing was trained yet (e.g. the first start failed on its data),
+    # so no setting is fixed.
+    has_checkpoint = latest_checkpoint(run_dir) is not None
     for section, key in sorted(explicit or set()):
         new, old = requested[section][key], merged[section][key]
         if new == old:
             continue
-        if (section, key) in FIXED_ON_RESUME:
+        if has_checkpoint and (section, key) in FIXED_ON_RESUME:
             raise RunConfigError(
                 f"{run_dir}: this run was created with {section}.{key}={old!r}; it cannot resume with "
                 f"{new!r}. Use a new --run-dir for a different setup."

@@ -12,6 +12,15 @@ import keras
 
 LEAKY_RELU_SLOPE = 0.2  # pix2pix value; Keras' LeakyReLU default is 0.3
 INIT_STDDEV = 0.02  # pix2pix / DCGAN weight initialisation
+# PyTorch's BatchNorm momentum 0.1 (the reference pix2pix) is Keras momentum 0.9. Keras' own
+# 0.99 makes the moving statistics lag ~10x longer, so previews and exports (training=False)
+# of a short run look washed out long after the batch statistics have settled.
+BATCHNORM_MOMENTUM = 0.9
+
+
+def batch_norm(name: str | None = None) -> keras.layers.Layer:
+    """Batch normalization with pix2pix's (PyTorch) momentum."""
+    return keras.layers.BatchNormalization(momentum=BATCHNORM_MOMENTUM, name=name)
 
 
 def weight_initializer(seed: int | None = None) -> keras.initializers.Initializer:
@@ -51,7 +60,7 @@ def downsample(
         )
     ]
     if apply_batchnorm:
-        layers.append(keras.layers.BatchNormalization())
+        layers.append(batch_norm())
     layers.append(activation_layer(activation))
     return keras.Sequential(layers, name=name)
 
@@ -77,7 +86,7 @@ def upsample(
             kernel_initializer=weight_initializer(),
             use_bias=False,  # followed by batch norm
         ),
-        keras.layers.BatchNormalization(),
+        batch_norm(),
     ]
     if apply_dropout:
         layers.append(keras.layers.Dropout(dropout_rate))

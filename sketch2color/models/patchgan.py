@@ -22,7 +22,7 @@ import math
 
 import keras
 
-from sketch2color.models.blocks import activation_layer, downsample, weight_initializer
+from sketch2color.models.blocks import activation_layer, batch_norm, downsample, weight_initializer
 
 # "spectral" (keras.layers.SpectralNormalization around each conv, no batch norm) is the
 # planned third option; it only needs a branch in _inner_conv_block / _downsample below.
@@ -62,7 +62,7 @@ def _inner_conv_block(filters: int, norm: str, name: str) -> keras.Sequential:
         )
     ]
     if norm == "batch":
-        layers.append(keras.layers.BatchNormalization())
+        layers.append(batch_norm())
     layers.append(activation_layer("leaky_relu"))
     return keras.Sequential(layers, name=name)
 

@@ -1,0 +1,105 @@
+"""Images/s of ``fit`` with the custom train_step against the tutorial's plain tf.function loop.
+
+    python benchmarks/bench_train.py [--steps 6] [--repeats 3]
+
+Both train the same pix2pix generator and discriminator on the same in-memory batches, side by
+side in one process (rounds alternate so drift on a shared machine hits both). Target: ratio
+fit / loop >= 1.0. The peak resident memory of 256 px training is measured in a fresh
+subprocess so that nothing else in this process inflates it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+from sketch2color.config import RunConfig  # noqa: E402
+from sketch2color.training import build_gan  # noqa: E402
+
+BCE = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def tutorial_step(generator, discriminator, g_opt, d_opt, l1_weight=100.0):
+    """The TensorFlow pix2pix tutorial's train step (one tape per network, losses inline)."""
+
+    @tf.function
+    def step(sketch, target):
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = generator(sketch, training=True)
+            real_logits = discriminator([sketch, target], training=True)
+            fake_logits = discriminator([sketch, fake], training=True)
+            g_loss = BCE(tf.ones_like(fake_logits), fake_logits) + l1_weight * tf.reduce_mean(tf.abs(target - fake))
+            d_loss = 0.5 * (BCE(tf.ones_like(real_logits), real_logits) + BCE(tf.zeros_like(fake_logits), fake_logits))
+        g_opt.apply_gradients(zip(g_tape.gradient(g_loss, generator.trainable_variables), generator.trainable_variables))
+        d_opt.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables), discriminator.trainable_variables))
+        return g_loss, d_loss
+
+    return step
+
+
+def compare(image_size: int, batch_size: int, steps: int, repeats: int) -> tuple[float, float]:
+    """Median images/s of (fit, plain loop) for one size and batch."""
+    config = RunConfig()
+    config.data.image_size = image_size
+    fit_gan, loop_gan = build_gan(config, steps), build_gan(config, steps)
+    shape = (batch_size, image_size, image_size, 3)
+    batch = tf.random.uniform(shape, -1, 1, seed=1), tf.random.uniform(shape, -1, 1, seed=2)
+    data = tf.data.Dataset.from_tensors(batch).repeat()
+    step = tutorial_step(loop_gan.generator, loop_gan.discriminator, loop_gan.g_optimizer, loop_gan.d_optimizer)
+    fit_gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # trace both before timing
+    step(*batch)
+    fit_rates, loop_rates = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fit_gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+        fit_rates.append(steps * batch_size / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for sketch, target in data.take(steps):
+            g_loss, _ = step(sketch, target)
+        float(g_loss)  # wait for the last step
+        loop_rates.append(steps * batch_size / (time.perf_counter() - start))
+    return statistics.median(fit_rates), statistics.median(loop_rates)
+
+
+def peak_memory_mib(image_size: int, steps: int) -> float:
+    """Peak RSS (MiB) of a fresh process that trains ``steps`` steps at ``image_size``, batch 1."""
+    code = (
+        "import os, resource, tensorflow as tf\n"
+        "from sketch2color.config import RunConfig\nfrom sketch2color.training import build_gan\n"
+        f"c = RunConfig(); c.data.image_size = {image_size}\n"
+        f"g = build_gan(c, {steps})\n"
+        f"b = tf.random.uniform((1, {image_size}, {image_size}, 3), -1, 1)\n"
+        f"g.fit(tf.data.Dataset.from_tensors((b, b)).repeat(), steps_per_epoch={steps}, epochs=1, verbose=0)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    rows = []
+    for image_size, batch_size in ((256, 1), (128, 4)):
+        fit_rate, loop_rate = compare(image_size, batch_size, args.steps, args.repeats)
+        rows.append((image_size, batch_size, fit_rate, loop_rate))
+    memory = peak_memory_mib(256, args.steps)
+    print(f"\n{'size':>5s} {'batch':>5s} {'fit img/s':>10s} {'loop img/s':>11s} {'fit/loop':>9s}   (median of {args.repeats} x {args.steps} steps)")
+    for image_size, batch_size, fit_rate, loop_rate in rows:
+        print(f"{image_size:5d} {batch_size:5d} {fit_rate:10.2f} {loop_rate:11.2f} {fit_rate / loop_rate:9.2f}")
+    print(f"peak RSS of 256 px training (batch 1, fresh process): {memory:.0f} MiB")
+    print("target: fit/loop >= 1.0")
+
+
+if __name__ == "__main__":
+    main()
