@@ -88,3 +88,150 @@ def l1_loss(target, generated) -> tf.Tensor:
 def l2_loss(target, generated) -> tf.Tensor:
     """Mean squared error per example (B,)."""
     return _per_example_mean(tf.square(_float32(target) - _float32(generated)))
+
+
+# --------------------------------------------------------------------------- total variation
+#
+# Seed 004 (the reference colorizer) adds 1e-2 x the total variation of the generated image.
+# tf.image.total_variation is a *sum* over pixels, so its size grows with the image and a fixed
+# weight means something different at 128 and at 512 px. Here it is a mean instead:
+#
+#     TV = mean |x[i+1, j] - x[i, j]| + mean |x[i, j+1] - x[i, j]|
+#
+# each mean over its valid neighbour pairs and the channels, in the [-1, 1] value range:
+# the anisotropic (L1) variation of tf.image.total_variation, normalized per pixel-channel.
+# A flat image scores 0, a one-pixel +-1 checkerboard scores 2 + 2 = 4, anime art with flat
+# fills ~0.05-0.2, so with weight 1e-2 it is a gentle smoothing term next to 100 x L1.
+
+
+def total_variation_loss(images) -> tf.Tensor:
+    """Mean absolute vertical + horizontal neighbour difference per example (B,); see above."""
+    images = _float32(images)
+    if images.shape.rank != 4:
+        raise ValueError(f"total_variation_loss needs images [B, H, W, C], got shape {images.shape}")
+    vertical = _per_example_mean(tf.abs(images[:, 1:, :, :] - images[:, :-1, :, :]))
+    horizontal = _per_example_mean(tf.abs(images[:, :, 1:, :] - images[:, :, :-1, :]))
+    return vertical + horizontal
+
+
+# --------------------------------------------------------------------------- VGG16 feature loss
+#
+# Seed 004's feature loss: "L2 distance between high level features of fake and real (extracted
+# from four top layers of VGG16 pretrained on ImageNet)", weight 1e-4. The four top layers of the
+# VGG16 feature network (include_top=False) are block5_conv1, block5_conv2, block5_conv3 and
+# block5_pool: the most semantic features VGG16 has, which is what "high level" asks for.
+# For each layer the squared difference is averaged over positions and channels; the four
+# means are summed. Inputs are mapped from [-1, 1] to Keras' VGG16 preprocessing ("caffe": RGB
+# -> BGR on 0..255, ImageNet channel means subtracted, no scaling), the convention the Keras
+# ImageNet weights were trained with. Caffe inputs span 0..255, ~60x the range of torchvision's
+# ImageNet-normalized inputs, so these features are larger and the seed's 1e-4 (from a PyTorch
+# implementation) may weigh more here than there: check the term's size in the logs.
+
+VGG_FEATURE_LAYERS = ("block5_conv1", "block5_conv2", "block5_conv3", "block5_pool")
+VGG16_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+VGG16_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_WEIGHTS_FILE
+VGG16_WEIGHTS_MD5 = "6d6bbae143d832006294945121d1f1fc"  # Keras' own file_hash for the notop file
+VGG_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications.imagenet_utils, mode "caffe"
+
+
+class PretrainedWeightsUnavailable(RuntimeError):
+    """Pretrained weights that are not on this machine (it is offline: nothing is downloaded)."""
+
+
+def _vgg_weights_help(folder) -> str:
+    """The instructions every missing-weights error ends with."""
+    return (
+        f"Get {VGG16_WEIGHTS_FILE} (58 MB, md5 {VGG16_WEIGHTS_MD5}) from {VGG16_WEIGHTS_URL}, or run "
+        "`python -c \"import keras; keras.applications.VGG16(include_top=False)\"` on a machine with "
+        f"internet and copy ~/.keras/models/{VGG16_WEIGHTS_FILE}; then put it in {folder} or pass its "
+        "path with --vgg-weights FILE (weights=FILE). This machine may be offline, so nothing is "
+        "downloaded; weights=None gives random weights (tests only: the loss is then meaningless)."
+    )
+
+
+def vgg16_weights_path(weights="imagenet", cache_dir=None):
+    """The local VGG16 (notop) weights file for ``weights``, None for random weights.
+
+    ``weights``: "imagenet" (the file Keras caches in ``$KERAS_HOME/models`` or
+    ``~/.keras/models``, or in ``cache_dir``), a path to a ``.h5`` / ``.weights.h5`` file, or
+    None. A missing file raises PretrainedWeightsUnavailable before Keras is asked for anything,
+    so Keras never gets the chance to start a download.
+    """
+    from pathlib import Path
+
+    from sketch2color.metrics import keras_cache_dir
+
+    if weights is None:
+        return None
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else keras_cache_dir()
+    if str(weights) != "imagenet":
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise PretrainedWeightsUnavailable(f"{path}: VGG16 weights file not found. {_vgg_weights_help(folder)}")
+        return path
+    path = folder / VGG16_WEIGHTS_FILE
+    if not path.is_file():
+        raise PretrainedWeightsUnavailable(
+            f"VGG16 ImageNet weights for the feature loss not found: {path} does not exist. {_vgg_weights_help(folder)}"
+        )
+    return path
+
+
+def vgg_preprocess(images) -> tf.Tensor:
+    """[-1, 1] RGB -> Keras VGG16 input: 0..255, BGR, ImageNet means subtracted (float32)."""
+    pixels = (_float32(images) + 1.0) * 127.5
+    return pixels[..., ::-1] - tf.constant(VGG_CAFFE_MEAN_BGR, tf.float32)
+
+
+def build_vgg_feature_model(layers=VGG_FEATURE_LAYERS, weights="imagenet", cache_dir=None):
+    """A frozen float32 Keras model: VGG16 input (preprocessed) -> the named layers' outputs."""
+    import keras
+
+    weights_path = vgg16_weights_path(weights, cache_dir)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")  # the loss network stays float32 under mixed precision
+    try:
+        # weights=None, then load_weights: Keras itself never downloads anything.
+        vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+        if weights_path is not None:
+            try:
+                vgg.load_weights(str(weights_path))
+            except (OSError, ValueError) as error:
+                raise PretrainedWeightsUnavailable(
+                    f"{weights_path}: cannot load VGG16 (notop) weights from it ({error}). {_vgg_weights_help(weights_path.parent)}"
+                ) from error
+        model = keras.Model(vgg.input, [vgg.get_layer(name).output for name in layers], name="vgg16_features")
+    finally:
+        keras.config.set_dtype_policy(previous)
+    model.trainable = False
+    return model
+
+
+class VGGFeatureLoss:
+    """Seed 004's feature loss: sum over VGG16 layers of the mean squared feature difference, (B,).
+
+    ``loss = VGGFeatureLoss(); per_example = loss(target, generated)`` with images in [-1, 1].
+    ``weights``: "imagenet" (from the Keras cache; PretrainedWeightsUnavailable if absent), a
+    weights file path, or None (random weights, for tests). Build it inside ``strategy.scope()``
+    when training distributed. Gradients flow to ``generated`` only; the VGG16 is frozen.
+    """
+
+    def __init__(self, weights="imagenet", layers=VGG_FEATURE_LAYERS, cache_dir=None):
+        self.layers = tuple(layers)
+        self.model = build_vgg_feature_model(self.layers, weights, cache_dir)
+
+    def features(self, images) -> list[tf.Tensor]:
+        """The chosen layers' activations for [-1, 1] images (float32)."""
+        outputs = self.model(vgg_preprocess(images), training=False)
+        return [_float32(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+
+    def __call__(self, target, generated) -> tf.Tensor:
+        """Per-example feature distance (B,) between target and generated images."""
+        target, generated = _float32(target), _float32(generated)
+        batch = tf.shape(target)[0]
+        # One VGG pass over both batches: half the kernel launches of two calls.
+        both = self.features(tf.concat([target, generated], axis=0))
+        distances = [
+            _per_example_mean(tf.square(tf.stop_gradient(f[:batch]) - f[batch:])) for f in both
+        ]
+        return tf.add_n(distances)
