@@ -23,6 +23,8 @@ from sketch2color.losses import (
     discriminator_adversarial_loss,
     generator_adversarial_loss,
     l1_loss,
+    l2_loss,
+    total_variation_loss,
 )
 
 DEFAULT_LEARNING_RATE = 2e-4  # pix2pix
@@ -40,23 +42,15 @@ def default_optimizers(
     schedule reads ``optimizer.iterations``, so a run resumed from a checkpoint (which
     restores the iteration counters) continues the decay where it stopped.
     """
+    from sketch2color.schedules import learning_rate as schedule
+
     if decay_steps is not None and decay_steps < 1:
         raise ValueError(f"decay_steps must be a positive number of steps, got {decay_steps}")
-
-    def learning_rate_schedule():
-        """A constant rate, or a fresh linear decay to 0 (one per optimizer)."""
-        if decay_steps is None:
-            return learning_rate
-        return keras.optimizers.schedules.PolynomialDecay(
-            initial_learning_rate=learning_rate,
-            decay_steps=decay_steps,
-            end_learning_rate=0.0,
-            power=1.0,
-        )
+    steps = decay_steps or 0
 
     return (
-        keras.optimizers.Adam(learning_rate_schedule(), beta_1=beta_1, name="generator_adam"),
-        keras.optimizers.Adam(learning_rate_schedule(), beta_1=beta_1, name="discriminator_adam"),
+        keras.optimizers.Adam(schedule(learning_rate, steps, steps), beta_1=beta_1, name="generator_adam"),
+        keras.optimizers.Adam(schedule(learning_rate, steps, steps), beta_1=beta_1, name="discriminator_adam"),
     )
 
 
@@ -70,15 +64,24 @@ class Pix2Pix(keras.Model):
     """A conditional GAN wrapping a generator (sketch -> color) and a PatchGAN-style critic.
 
     ``call`` runs the generator, so ``model.predict(sketches)`` colorizes. Metrics (reset by
-    ``fit`` every epoch): gen_total_loss, gen_gan_loss, gen_l1_loss, disc_loss.
+    ``fit`` every epoch): gen_total_loss, gen_gan_loss, gen_l1_loss, disc_loss, plus
+    gen_l2_loss / gen_feature_loss / gen_tv_loss for the terms with a non-zero weight.
+
+    The generator loss is ``adversarial + l1_weight L1 + l2_weight L2 + feature_weight VGG +
+    tv_weight TV``. With ``discriminator=None`` there is no adversary: a plain encoder-decoder
+    trained on its reconstruction terms (the ConvNet-L2 baseline).
     """
 
     def __init__(
         self,
         generator: keras.Model,
-        discriminator: keras.Model,
+        discriminator: keras.Model | None,
         l1_weight: float = 100.0,
         adversarial_loss: str = "vanilla",
+        l2_weight: float = 0.0,
+        feature_weight: float = 0.0,
+        tv_weight: float = 0.0,
+        feature_loss=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -86,26 +89,27 @@ class Pix2Pix(keras.Model):
             raise ValueError(
                 f"adversarial_loss must be one of {ADVERSARIAL_MODES}, got {adversarial_loss!r}"
             )
+        if feature_weight and feature_loss is None:
+            raise ValueError("feature_weight > 0 needs a feature_loss (e.g. losses.VGGFeatureLoss())")
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = float(l1_weight)
+        self.l2_weight = float(l2_weight)
+        self.feature_weight = float(feature_weight)
+        self.tv_weight = float(tv_weight)
+        self.feature_loss = feature_loss
         self.adversarial_loss = adversarial_loss
         # A conditional D judges (sketch, image) pairs; an unconditional one the image alone.
-        self.conditional = _is_conditional(discriminator)
-        self.gen_total_loss_tracker = keras.metrics.Mean(name="gen_total_loss")
-        self.gen_gan_loss_tracker = keras.metrics.Mean(name="gen_gan_loss")
-        self.gen_l1_loss_tracker = keras.metrics.Mean(name="gen_l1_loss")
-        self.disc_loss_tracker = keras.metrics.Mean(name="disc_loss")
+        self.conditional = discriminator is not None and _is_conditional(discriminator)
+        names = ["gen_total_loss", "gen_l1_loss"]
+        names += ["gen_gan_loss", "disc_loss"] if discriminator is not None else []
+        names += [name for name, weight in (("gen_l2_loss", l2_weight), ("gen_feature_loss", feature_weight), ("gen_tv_loss", tv_weight)) if weight]
+        self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     @property
     def metrics(self):
         """The loss trackers; listing them here lets ``fit`` reset them each epoch."""
-        return [
-            self.gen_total_loss_tracker,
-            self.gen_gan_loss_tracker,
-            self.gen_l1_loss_tracker,
-            self.disc_loss_tracker,
-        ]
+        return list(self.loss_trackers.values())
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         """Set the two optimizers (default: :func:`default_optimizers`, Adam(2e-4, beta_1=0.5)).
@@ -136,13 +140,13 @@ class Pix2Pix(keras.Model):
         # the first distributed step.
         if not g_optimizer.built:
             g_optimizer.build(self.generator.trainable_variables)
-        if not d_optimizer.built:
+        if not d_optimizer.built and self.discriminator is not None:
             d_optimizer.build(self.discriminator.trainable_variables)
 
     def _uses_float16(self) -> bool:
         """Whether either network computes in float16 (and so needs loss scaling)."""
         return any(
-            net.dtype_policy.name == "mixed_float16" for net in (self.generator, self.discriminator)
+            net.dtype_policy.name == "mixed_float16" for net in (self.generator, self.discriminator) if net is not None
         )
 
     def call(self, inputs, training=False):
@@ -177,18 +181,25 @@ class Pix2Pix(keras.Model):
     def _per_example_losses(self, sketch, color, training):
         """Run G once and D on the real and the fake pair; return each loss per example (B,)."""
         fake = self.generator(sketch, training=training)  # (B, H, W, 3)
-        real_logits = self._discriminate(sketch, color, training)  # (B, h, w, 1)
-        fake_logits = self._discriminate(sketch, fake, training)
-        gen_gan = generator_adversarial_loss(fake_logits, mode=self.adversarial_loss)
-        gen_l1 = l1_loss(color, fake)
-        return {
-            "gen_total_loss": gen_gan + self.l1_weight * gen_l1,
-            "gen_gan_loss": gen_gan,
-            "gen_l1_loss": gen_l1,
-            "disc_loss": discriminator_adversarial_loss(
-                real_logits, fake_logits, mode=self.adversarial_loss
-            ),
-        }
+        losses = {"gen_l1_loss": l1_loss(color, fake)}
+        total = self.l1_weight * losses["gen_l1_loss"]
+        if self.l2_weight:
+            losses["gen_l2_loss"] = l2_loss(color, fake)
+            total += self.l2_weight * losses["gen_l2_loss"]
+        if self.feature_weight:
+            losses["gen_feature_loss"] = self.feature_loss(color, fake)
+            total += self.feature_weight * losses["gen_feature_loss"]
+        if self.tv_weight:
+            losses["gen_tv_loss"] = total_variation_loss(fake)
+            total += self.tv_weight * losses["gen_tv_loss"]
+        if self.discriminator is not None:
+            real_logits = self._discriminate(sketch, color, training)  # (B, h, w, 1)
+            fake_logits = self._discriminate(sketch, fake, training)
+            losses["gen_gan_loss"] = generator_adversarial_loss(fake_logits, mode=self.adversarial_loss)
+            total += losses["gen_gan_loss"]
+            losses["disc_loss"] = discriminator_adversarial_loss(real_logits, fake_logits, mode=self.adversarial_loss)
+        losses["gen_total_loss"] = total
+        return losses
 
     @staticmethod
     def _regularization_loss(network: keras.Model) -> tf.Tensor:
@@ -203,10 +214,9 @@ class Pix2Pix(keras.Model):
         Per-example updates weight batches by their size, and under a strategy Keras sums the
         trackers' totals and counts over replicas, so the result is the global mean.
         """
-        self.gen_total_loss_tracker.update_state(per_example["gen_total_loss"] + gen_regularization)
-        self.gen_gan_loss_tracker.update_state(per_example["gen_gan_loss"])
-        self.gen_l1_loss_tracker.update_state(per_example["gen_l1_loss"])
-        self.disc_loss_tracker.update_state(per_example["disc_loss"] + disc_regularization)
+        regularization = {"gen_total_loss": gen_regularization, "disc_loss": disc_regularization}
+        for name, tracker in self.loss_trackers.items():
+            tracker.update_state(per_example[name] + regularization.get(name, 0.0))
         return {tracker.name: tracker.result() for tracker in self.metrics}
 
     def train_step(self, data):
@@ -219,23 +229,27 @@ class Pix2Pix(keras.Model):
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             per_example = self._per_example_losses(sketch, color, training=True)
             gen_regularization = self._regularization_loss(self.generator)
-            disc_regularization = self._regularization_loss(self.discriminator)
             gen_loss = tf.nn.compute_average_loss(
                 per_example["gen_total_loss"], global_batch_size=global_batch_size
             ) + tf.nn.scale_regularization_loss(gen_regularization)
-            disc_loss = tf.nn.compute_average_loss(
-                per_example["disc_loss"], global_batch_size=global_batch_size
-            ) + tf.nn.scale_regularization_loss(disc_regularization)
             # Identity unless the optimizer is a LossScaleOptimizer (mixed_float16).
             scaled_gen_loss = self.g_optimizer.scale_loss(gen_loss)
-            scaled_disc_loss = self.d_optimizer.scale_loss(disc_loss)
+            if self.discriminator is not None:
+                disc_regularization = self._regularization_loss(self.discriminator)
+                disc_loss = tf.nn.compute_average_loss(
+                    per_example["disc_loss"], global_batch_size=global_batch_size
+                ) + tf.nn.scale_regularization_loss(disc_regularization)
+                scaled_disc_loss = self.d_optimizer.scale_loss(disc_loss)
+            else:
+                disc_regularization = tf.constant(0.0)
 
         gen_variables = self.generator.trainable_variables
-        disc_variables = self.discriminator.trainable_variables
         gen_gradients = gen_tape.gradient(scaled_gen_loss, gen_variables)
-        disc_gradients = disc_tape.gradient(scaled_disc_loss, disc_variables)
         self.g_optimizer.apply_gradients(zip(gen_gradients, gen_variables))
-        self.d_optimizer.apply_gradients(zip(disc_gradients, disc_variables))
+        if self.discriminator is not None:
+            disc_variables = self.discriminator.trainable_variables
+            disc_gradients = disc_tape.gradient(scaled_disc_loss, disc_variables)
+            self.d_optimizer.apply_gradients(zip(disc_gradients, disc_variables))
 
         return self._update_trackers(per_example, gen_regularization, disc_regularization)
 
@@ -243,11 +257,10 @@ class Pix2Pix(keras.Model):
         """The training losses without any update: no dropout, no batch-norm statistic changes."""
         sketch, color = self._unpack(data)
         per_example = self._per_example_losses(sketch, color, training=False)
-        return self._update_trackers(
-            per_example,
-            self._regularization_loss(self.generator),
-            self._regularization_loss(self.discriminator),
+        disc_regularization = (
+            self._regularization_loss(self.discriminator) if self.discriminator is not None else tf.constant(0.0)
         )
+        return self._update_trackers(per_example, self._regularization_loss(self.generator), disc_regularization)
 
 
 def _with_loss_scaling(optimizer, name: str):
