@@ -26,13 +26,10 @@ class RunCheckpoint:
     def __init__(self, gan, directory: str | Path, keep: int = 3):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.gan = gan
-        self.checkpoint = tf.train.Checkpoint(
-            generator=gan.generator,
-            discriminator=gan.discriminator,
-            g_optimizer=gan.g_optimizer,
-            d_optimizer=gan.d_optimizer,
-            epoch=self.epoch,
-        )
+        parts = dict(generator=gan.generator, g_optimizer=gan.g_optimizer, epoch=self.epoch)
+        if gan.discriminator is not None:  # no adversary in the reconstruction-only baseline
+            parts.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
+        self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
 
     @property
@@ -50,7 +47,8 @@ class RunCheckpoint:
         if latest:
             # Optimizer slots must exist before restoring into them.
             self.gan.g_optimizer.build(self.gan.generator.trainable_variables)
-            self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
+            if self.gan.discriminator is not None:
+                self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         return latest
 
@@ -94,13 +92,13 @@ class ThroughputCallback(keras.callbacks.Callback):
 
 def save_preview_grid(sketches, predictions, targets, path: str | Path, title: str = "") -> Path:
     """One row per sample: sketch | prediction | ground truth (inputs in [-1, 1])."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A standalone Figure, not pyplot: switching pyplot to Agg would turn off inline plots
+    # in the notebook or IPython session that is training.
+    from matplotlib.figure import Figure
 
     rows = len(sketches)
-    fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows), squeeze=False)
+    fig = Figure(figsize=(7.5, 2.5 * rows))
+    axes = fig.subplots(rows, 3, squeeze=False)
     for row in range(rows):
         for column, (image, label) in enumerate(
             ((sketches[row], "sketch"), (predictions[row], "prediction"), (targets[row], "ground truth"))
@@ -115,7 +113,6 @@ def save_preview_grid(sketches, predictions, targets, path: str | Path, title: s
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
-    plt.close(fig)
     return path
 
 
@@ -136,7 +133,9 @@ class PreviewCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         predictions = self.generator(self.sketches, training=False)
         path = self.folder / f"epoch_{epoch + 1:04d}.png"
-        save_preview_grid(self.sketches.numpy(), np.asarray(predictions, np.float32), self.targets, path, f"epoch {epoch + 1}")
+        # Conditioning planes (palette, hints) follow the first 3 channels: show the sketch.
+        sketches = self.sketches.numpy()[..., :3]
+        save_preview_grid(sketches, np.asarray(predictions, np.float32), self.targets, path, f"epoch {epoch + 1}")
 
 
 def read_history(path: str | Path) -> dict[str, list[float]]:
@@ -158,10 +157,7 @@ def read_history(path: str | Path) -> dict[str, list[float]]:
 
 def plot_loss_curves(history_csv: str | Path, out: str | Path) -> Path | None:
     """Loss curves over epochs (train solid, validation dashed) from the history CSV."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: leaves the session's backend alone
 
     history = read_history(history_csv)
     if "epoch" not in history:
@@ -170,7 +166,8 @@ def plot_loss_curves(history_csv: str | Path, out: str | Path) -> Path | None:
     names = [k for k in history if k.endswith("loss") and not k.startswith("val_")]
     if not names:
         return None
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3), squeeze=False)
+    fig = Figure(figsize=(3.6 * len(names), 3))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for axis, name in zip(axes[0], names):
         axis.plot(epochs, history[name], "o-", label="train", markersize=3)
         if f"val_{name}" in history:
@@ -180,7 +177,6 @@ def plot_loss_curves(history_csv: str | Path, out: str | Path) -> Path | None:
         axis.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=80)
-    plt.close(fig)
     return Path(out)
 
 

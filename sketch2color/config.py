@@ -47,6 +47,13 @@ class DataConfig:
     sketch_noise_std: float = 0.05  # in [-1, 1] units
     color_jitter_prob: float = 0.0
     color_jitter: float = 0.1  # brightness/contrast/saturation/hue strength
+    # Model input: the dataset's sketch, or edges / grayscale derived from the color image,
+    # plus optional conditioning planes (see sketch2color.conditioning).
+    input_mode: str = "sketch"  # "sketch", "edges" or "gray"
+    palette: bool = False  # + 27 planes: 9 K-means colors of the reference (the target in training)
+    hints: bool = False  # + 4 planes: sparse color hints sampled from the target, and their mask
+    hint_keep_prob: float = 0.02  # share of 4x4 cells that carry a hint
+    hint_empty_prob: float = 0.1  # share of examples with no hints at all
     # Embedded dataset size (used when data_dir is None).
     embedded_train: int = 800
     embedded_val: int = 80
@@ -63,7 +70,9 @@ class DataConfig:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.jitter_scale < 1.0:
             raise ConfigError(f"jitter_scale must be >= 1, got {self.jitter_scale}")
-        for name in ("flip_prob", "affine_prob", "sketch_noise_prob", "color_jitter_prob"):
+        if self.input_mode not in ("sketch", "edges", "gray"):
+            raise ConfigError(f"input_mode must be 'sketch', 'edges' or 'gray', got {self.input_mode!r}")
+        for name in ("flip_prob", "affine_prob", "sketch_noise_prob", "color_jitter_prob", "hint_keep_prob", "hint_empty_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {value}")
@@ -74,7 +83,7 @@ class ModelConfig:
     """Which generator and discriminator to build (names from the registry) and their settings."""
 
     generator: str = "unet"
-    discriminator: str = "patchgan"
+    discriminator: str = "patchgan"  # "none": no adversary (reconstruction losses only)
     generator_kwargs: dict = dataclasses.field(default_factory=dict)
     discriminator_kwargs: dict = dataclasses.field(default_factory=dict)
 
@@ -89,6 +98,10 @@ class TrainConfig:
     beta_1: float = 0.5
     lr_decay_epochs: int = 0  # linear decay to 0 over the last N epochs (pix2pix: half of them)
     l1_weight: float = 100.0
+    l2_weight: float = 0.0
+    feature_weight: float = 0.0  # VGG16 feature loss (the reference colorizer: 1e-4)
+    tv_weight: float = 0.0  # total variation (the reference colorizer: 1e-2)
+    vgg_weights: str = "imagenet"  # "imagenet" (Keras cache), a .h5 file, or "random"
     adversarial_loss: str = "vanilla"
     mixed_precision: bool = False  # mixed_bfloat16 compute, float32 variables and losses
     checkpoint_every_steps: int = 500  # plus one at every epoch end

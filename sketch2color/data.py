@@ -329,6 +329,42 @@ def augment_pair(sketch: tf.Tensor, color: tf.Tensor, seed: tf.Tensor, config: D
     return sketch, color
 
 
+# --------------------------------------------------------------------------- conditioning
+
+
+def conditioning_spec(config: DataConfig):
+    """The model-input recipe of a data config (sketch / edges / gray, palette, hints)."""
+    from sketch2color.conditioning import ConditioningSpec
+
+    return ConditioningSpec(
+        input_mode=config.input_mode,
+        palette=config.palette,
+        hints=config.hints,
+        hint_keep_prob=config.hint_keep_prob,
+        hint_empty_prob=config.hint_empty_prob,
+    )
+
+
+def model_input_channels(config: DataConfig) -> int:
+    """Channels of the generator input: 3, plus 27 palette planes, plus 4 hint planes."""
+    from sketch2color.conditioning import input_channels
+
+    return input_channels(conditioning_spec(config))
+
+
+def _conditioner(config: DataConfig):
+    """(sketch, color, seed) -> (model input, color); None when the input is the plain sketch."""
+    spec = conditioning_spec(config)
+    if spec.input_mode == "sketch" and not spec.palette and not spec.hints:
+        return None
+    from sketch2color.conditioning import build_conditioned_input
+
+    def condition(sketch, color, seed):
+        return build_conditioned_input(sketch, color, spec, tf.random.split(seed, 2)[1]), color
+
+    return condition
+
+
 # --------------------------------------------------------------------------- datasets
 
 
@@ -356,20 +392,27 @@ def make_dataset(files: Sequence[Path], config: DataConfig, training: bool, cach
         raise DatasetError(f"no files for the {'training' if training else 'validation'} dataset")
     pairs = _decoded_pairs(files, config, cache_name)
     normalized = pairs.map(lambda s, c: (to_unit_range(s), to_unit_range(c)), num_parallel_calls=tf.data.AUTOTUNE)
+    condition = _conditioner(config)
     if training:
         shuffled = normalized.shuffle(min(config.shuffle_buffer, len(files)), seed=config.seed, reshuffle_each_iteration=True)
         # One fresh stateless seed per example per epoch: deterministic with a seed, yet
         # different augmentations every epoch, and safe under parallel map.
         seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
-        augmented = tf.data.Dataset.zip(shuffled, seeds).map(
-            lambda pair, seed: augment_pair(pair[0], pair[1], seed, config),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
+
+        def augment(pair, seed):
+            sketch, color = augment_pair(pair[0], pair[1], seed, config)
+            return condition(sketch, color, seed) if condition else (sketch, color)
+
+        augmented = tf.data.Dataset.zip(shuffled, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         if len(files) < config.batch_size:
             raise DatasetError(f"{len(files)} training pair(s) cannot fill one batch of {config.batch_size}")
         batched = augmented.batch(config.batch_size, drop_remainder=True)
     else:
+        if condition:  # validation hints are random too, but the same every epoch
+            normalized = normalized.enumerate().map(
+                lambda index, pair: condition(pair[0], pair[1], tf.stack([index, tf.constant(0, tf.int64)])),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
         batched = normalized.batch(config.batch_size)
     options = tf.data.Options()
     options.deterministic = True
@@ -423,6 +466,15 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
     if problem:
         raise DatasetError(f"{path}: {problem}")
     return decode_rgb(tf.io.read_file(str(path))).numpy()
+
+
+def read_image_rgba(path: str | Path) -> np.ndarray:
+    """An image file with its alpha channel (hint images mark hints by opacity)."""
+    from PIL import Image
+
+    read_image_rgb(path)  # the same checks and clear errors
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGBA"))
 
 
 def read_pair(path: str | Path, sketch_side: str = "right") -> tuple[np.ndarray, np.ndarray]:

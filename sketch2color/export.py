@@ -29,16 +29,37 @@ def _resize(images: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor
 
 
 class Colorizer(tf.Module):
-    """The generator wrapped with uint8 in/out, any-size handling, and its training size."""
+    """The generator wrapped with uint8 in/out, any-size handling, and its training size.
 
-    def __init__(self, generator: keras.Model, image_size: int):
+    Models trained with conditioning take more inputs: ``palette`` uint8 [B, n_colors, 3]
+    (a reference's K-means colors, or the user's), and ``hints`` float32 [B, H, W, 4] at the
+    sketch's size (hint colors in [-1, 1] plus a 0/1 mask, see
+    ``sketch2color.conditioning.hints_from_image``; zeros mean "no hints").
+    """
+
+    def __init__(self, generator: keras.Model, image_size: int, spec=None):
         super().__init__(name="colorizer")
         self.generator = generator
         self.image_size = tf.Variable(image_size, trainable=False, dtype=tf.int32, name="image_size")
+        palette_colors = spec.n_colors if spec is not None and spec.palette else 0
+        self.palette_colors = tf.Variable(palette_colors, trainable=False, name="palette_colors")
+        self.uses_hints = tf.Variable(bool(spec is not None and spec.hints), trainable=False, name="uses_hints")
+        signature = [tf.TensorSpec([None, None, None, 3], tf.uint8, name="sketch")]
+        if palette_colors:
+            signature.append(tf.TensorSpec([None, palette_colors, 3], tf.uint8, name="palette"))
+        if spec is not None and spec.hints:
+            signature.append(tf.TensorSpec([None, None, None, 4], tf.float32, name="hints"))
+        uses_palette, uses_hints = bool(palette_colors), bool(spec is not None and spec.hints)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="sketch")])
-    def serve(self, sketch: tf.Tensor) -> dict[str, tf.Tensor]:
-        """uint8 sketches [B, H, W, 3] -> {"color": uint8 [B, H, W, 3]}."""
+        def serve(sketch, *extra):
+            palette = extra[0] if uses_palette else None
+            hints = extra[-1] if uses_hints else None
+            return self._colorize(sketch, palette, hints)
+
+        self.serve = tf.function(serve, input_signature=signature)
+
+    def _colorize(self, sketch, palette, hints) -> dict[str, tf.Tensor]:
+        """uint8 sketches [B, H, W, 3] (+ conditioning) -> {"color": uint8 [B, H, W, 3]}."""
         size = self.image_size
         height, width = tf.shape(sketch)[1], tf.shape(sketch)[2]
         scale = tf.cast(size, tf.float32) / tf.cast(tf.maximum(height, width), tf.float32)
@@ -47,18 +68,29 @@ class Colorizer(tf.Module):
         x = _resize(tf.cast(sketch, tf.float32), scaled_h, scaled_w) / 127.5 - 1.0
         padded_h = (scaled_h + size - 1) // size * size
         padded_w = (scaled_w + size - 1) // size * size
+        padding = [[0, 0], [0, padded_h - scaled_h], [0, padded_w - scaled_w], [0, 0]]
         # White paper (1.0) around the drawing: what the model saw at the borders in training.
-        x = tf.pad(x, [[0, 0], [0, padded_h - scaled_h], [0, padded_w - scaled_w], [0, 0]], constant_values=1.0)
+        parts = [tf.pad(x, padding, constant_values=1.0)]
+        if palette is not None:  # constant planes, one per palette color channel
+            colors = tf.reshape(tf.cast(palette, tf.float32) / 127.5 - 1.0, [tf.shape(palette)[0], 1, 1, -1])
+            parts.append(tf.broadcast_to(colors, tf.stack([tf.shape(x)[0], padded_h, padded_w, tf.shape(colors)[-1]])))
+        if hints is not None:  # nearest keeps hint colors and the 0/1 mask exact; no hint outside
+            hints = tf.image.resize(hints, tf.stack([scaled_h, scaled_w]), method="nearest")
+            parts.append(tf.pad(hints, padding))
+        x = tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
         y = tf.cast(self.generator(x, training=False), tf.float32)[:, :scaled_h, :scaled_w]
         y = _resize(y, height, width)
         return {"color": tf.cast(tf.clip_by_value(tf.round((y + 1.0) * 127.5), 0, 255), tf.uint8)}
 
 
-def export_generator(generator: keras.Model, out_dir: str | Path, image_size: int) -> Path:
-    """Write ``OUT_DIR/saved_model`` (serving signature) and ``OUT_DIR/generator.keras``."""
+def export_generator(generator: keras.Model, out_dir: str | Path, image_size: int, spec=None) -> Path:
+    """Write ``OUT_DIR/saved_model`` (serving signature) and ``OUT_DIR/generator.keras``.
+
+    ``spec`` (a ``ConditioningSpec``) adds the palette / hints inputs the generator needs.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    module = Colorizer(generator, image_size)
+    module = Colorizer(generator, image_size, spec)
     tf.saved_model.save(module, str(out_dir / SAVED_MODEL_DIR), signatures={"serving_default": module.serve})
     generator.save(out_dir / KERAS_FILE)
     return out_dir
@@ -96,7 +128,9 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
         raise FileNotFoundError(f"{run_dir}: no checkpoint to export yet")
     generator = build_generator_for(config)
     tf.train.Checkpoint(generator=generator).restore(checkpoint).expect_partial()
-    return export_generator(generator, out_dir or run_dir / "export", config.data.image_size)
+    from sketch2color.data import conditioning_spec
+
+    return export_generator(generator, out_dir or run_dir / "export", config.data.image_size, conditioning_spec(config.data))
 
 
 def main(argv=None) -> int:

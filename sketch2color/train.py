@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from sketch2color.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from sketch2color.presets import PRESETS
 
 # Small profile for the embedded dataset: ~10 minutes on 2 CPU cores, colors visibly learned.
 # Half-width networks (32 base filters) at 128 px buy ~4x more steps than the paper's widths.
@@ -56,6 +57,9 @@ FLAGS = {
     "sketch_noise_prob": ("data", "sketch_noise_prob"),
     "color_jitter_prob": ("data", "color_jitter_prob"),
     "embedded_train": ("data", "embedded_train"),
+    "input_mode": ("data", "input_mode"),
+    "palette": ("data", "palette"),
+    "hints": ("data", "hints"),
     "embedded_val": ("data", "embedded_val"),
     "generator": ("model", "generator"),
     "discriminator": ("model", "discriminator"),
@@ -65,6 +69,10 @@ FLAGS = {
     "beta1": ("train", "beta_1"),
     "lr_decay_epochs": ("train", "lr_decay_epochs"),
     "l1_weight": ("train", "l1_weight"),
+    "l2_weight": ("train", "l2_weight"),
+    "feature_weight": ("train", "feature_weight"),
+    "tv_weight": ("train", "tv_weight"),
+    "vgg_weights": ("train", "vgg_weights"),
     "gan_loss": ("train", "adversarial_loss"),
     "mixed_precision": ("train", "mixed_precision"),
     "checkpoint_every": ("train", "checkpoint_every_steps"),
@@ -102,9 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--color-jitter-prob", type=float, help="probability of color jitter on the target (default 0)")
     data.add_argument("--embedded-train", type=int, help="pairs in the embedded training set (default 800)")
     data.add_argument("--embedded-val", type=int, help="pairs in the embedded validation set (default 80)")
+    data.add_argument("--input-mode", choices=["sketch", "edges", "gray"], help="model input: the dataset's sketch (default), Canny edges or grayscale of the color image")
+    data.add_argument("--palette", action="store_const", const=True, help="condition on a 9-color K-means palette of a reference (the target in training): +27 input planes")
+    data.add_argument("--hints", action="store_const", const=True, help="condition on sparse color hints sampled from the target: +4 input planes")
     model = parser.add_argument_group("model")
     model.add_argument("--generator", help="generator name from the registry (default unet)")
-    model.add_argument("--discriminator", help="discriminator name from the registry (default patchgan)")
+    model.add_argument("--discriminator", help="discriminator name from the registry, or 'none' for no adversary (default patchgan)")
+    model.add_argument("--preset", help=f"a documented setup: {', '.join(PRESETS)} (default pix2pix); flags still override it")
     train = parser.add_argument_group("training")
     train.add_argument("--epochs", type=int, help="epochs to train in total (embedded: 10, with --data: 150)")
     train.add_argument("--steps-per-epoch", type=int, help="steps per epoch (embedded: 150; with --data: one pass over the pairs)")
@@ -112,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--beta1", type=float, help="Adam beta_1 (default 0.5)")
     train.add_argument("--lr-decay-epochs", type=int, help="decay the learning rate linearly to 0 over the last N epochs (default 0: constant)")
     train.add_argument("--l1-weight", type=float, help="weight of the L1 term in the generator loss (default 100)")
+    train.add_argument("--l2-weight", type=float, help="weight of an L2 term (default 0; convnet-l2: 1)")
+    train.add_argument("--feature-weight", type=float, help="weight of the VGG16 feature loss (default 0; sgru, reference: 1e-4)")
+    train.add_argument("--tv-weight", type=float, help="weight of the total-variation loss (default 0; reference: 1e-2)")
+    train.add_argument("--vgg-weights", help="VGG16 weights for the feature loss: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'")
     train.add_argument("--gan-loss", choices=["vanilla", "lsgan", "hinge"], help="adversarial loss (default vanilla: BCE from logits)")
     train.add_argument("--mixed-precision", action="store_const", const=True, help="compute in bfloat16 (faster on CPUs with AMX and on recent GPUs); losses stay float32")
     train.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default 500; 0: only at epoch ends)")
@@ -126,9 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, set[tuple[str, str]]]:
     """The run config (profile defaults, then the flags given) and the set of flags given."""
     config = RunConfig(data=DataConfig(), model=ModelConfig(), train=TrainConfig())
-    profile = PAPER_PROFILE if args.data else EMBEDDED_PROFILE
-    for (section, key), value in profile.items():
-        setattr(getattr(config, section), key, copy.deepcopy(value))
+    # Real data: paper profile, then the preset's own setup. Embedded data: the preset, then
+    # the small CPU profile (size, batch, steps) so every preset finishes in minutes.
+    layers = [PAPER_PROFILE, PRESETS[args.preset or "pix2pix"]] if args.data else [PRESETS[args.preset or "pix2pix"], EMBEDDED_PROFILE]
+    for layer in layers:
+        for (section, key), value in layer.items():
+            setattr(getattr(config, section), key, copy.deepcopy(value))
+    config.preset = args.preset or "pix2pix"
     explicit = set()
     for flag, (section, key) in FLAGS.items():
         value = getattr(args, flag, None)
@@ -150,14 +170,17 @@ def _raise_keyboard_interrupt(signum, frame):
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.preset and args.preset not in PRESETS:
+        parser.error(f"unknown preset {args.preset!r}; valid presets: {', '.join(PRESETS)}")
     config, explicit = config_from_args(args)
     from sketch2color.data import DatasetError
     from sketch2color.training import RunConfigError, train
 
     from sketch2color.models import DISCRIMINATORS, GENERATORS
 
-    for kind, name, registry in (("generator", config.model.generator, GENERATORS), ("discriminator", config.model.discriminator, DISCRIMINATORS)):
+    for kind, name, registry in (("generator", config.model.generator, GENERATORS), ("discriminator", config.model.discriminator, {**DISCRIMINATORS, "none": None})):
         if name not in registry:
             print(f"error: unknown {kind} {name!r}; valid names: {', '.join(sorted(registry))}", file=sys.stderr)
             return 2

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from sketch2color import callbacks as cb
 from sketch2color.config import RunConfig, load_json, save_json, to_dict
-from sketch2color.data import PairSplits, load_datasets, make_dataset
+from sketch2color.data import PairSplits, conditioning_spec, load_datasets, make_dataset
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ FIXED_ON_RESUME = {
     ("data", "image_size"),
     ("data", "batch_size"),
     ("data", "sketch_side"),
+    ("data", "input_mode"),
+    ("data", "palette"),
+    ("data", "hints"),
     ("model", "generator"),
     ("model", "discriminator"),
     ("model", "generator_kwargs"),
@@ -68,17 +71,41 @@ class TrainResult:
 
 
 def build_generator_for(config: RunConfig) -> keras.Model:
-    """The generator named in the config, for its image size."""
+    """The generator named in the config, for its image size and input channels."""
+    from sketch2color.data import model_input_channels
     from sketch2color.models import build_generator
 
-    return build_generator(config.model.generator, image_size=config.data.image_size, **config.model.generator_kwargs)
+    return build_generator(
+        config.model.generator,
+        image_size=config.data.image_size,
+        input_channels=model_input_channels(config.data),
+        **config.model.generator_kwargs,
+    )
 
 
-def build_discriminator_for(config: RunConfig) -> keras.Model:
-    """The discriminator named in the config, for its image size."""
+def build_discriminator_for(config: RunConfig) -> keras.Model | None:
+    """The discriminator named in the config (None for "none": no adversary)."""
+    from sketch2color.data import model_input_channels
     from sketch2color.models import build_discriminator
 
-    return build_discriminator(config.model.discriminator, image_size=config.data.image_size, **config.model.discriminator_kwargs)
+    if config.model.discriminator == "none":
+        return None
+    return build_discriminator(
+        config.model.discriminator,
+        image_size=config.data.image_size,
+        input_channels=model_input_channels(config.data),
+        **config.model.discriminator_kwargs,
+    )
+
+
+def build_feature_loss(config: RunConfig):
+    """The VGG16 feature loss when its weight is non-zero (weights per ``train.vgg_weights``)."""
+    if not config.train.feature_weight:
+        return None
+    from sketch2color.losses import VGGFeatureLoss
+
+    weights = None if config.train.vgg_weights == "random" else config.train.vgg_weights
+    return VGGFeatureLoss(weights=weights)
 
 
 def build_gan(config: RunConfig, steps_per_epoch: int):
@@ -99,6 +126,10 @@ def build_gan(config: RunConfig, steps_per_epoch: int):
         build_discriminator_for(config),
         l1_weight=train.l1_weight,
         adversarial_loss=train.adversarial_loss,
+        l2_weight=train.l2_weight,
+        feature_weight=train.feature_weight,
+        tv_weight=train.tv_weight,
+        feature_loss=build_feature_loss(config),
     )
     gan.compile(g_optimizer=adam(), d_optimizer=adam())
     return gan
@@ -168,8 +199,8 @@ def _preview_batch(splits: PairSplits, data_config, count: int) -> tuple[np.ndar
     """The first ``count`` validation pairs, unaugmented: the same sketches every epoch."""
     files = splits.val_files[:count]
     uncached = dataclasses.replace(data_config, cache="none", batch_size=len(files))
-    sketches, targets = next(iter(make_dataset(files, uncached, training=False)))
-    return sketches.numpy(), targets.numpy()
+    inputs, targets = next(iter(make_dataset(files, uncached, training=False)))
+    return inputs.numpy(), targets.numpy()
 
 
 # --------------------------------------------------------------------------- training
@@ -210,7 +241,7 @@ def train(config: RunConfig, explicit: set[tuple[str, str]] | None = None, verbo
         if config.train.export:
             from sketch2color.export import export_generator
 
-            export_dir = export_generator(gan.generator, run_dir / "export", config.data.image_size)
+            export_dir = export_generator(gan.generator, run_dir / "export", config.data.image_size, conditioning_spec(config.data))
     return TrainResult(
         run_dir=run_dir,
         epochs_done=checkpoint.step // steps_per_epoch,

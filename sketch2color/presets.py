@@ -1,0 +1,67 @@
+"""Named setups that reproduce the systems of the documents the project grew from.
+
+Each preset is a set of overrides on the default :class:`~sketch2color.config.RunConfig`
+(whose defaults are pix2pix's). ``python -m sketch2color.train --preset NAME`` applies one;
+flags given on the command line still win, and the run's ``config.json`` records the result.
+
+| preset | generator | adversary | losses | notes |
+|---|---|---|---|---|
+| pix2pix | U-Net (8 levels) | 70x70 PatchGAN, BN | BCE + 100 L1 | Isola et al.; the anime pix2pix study |
+| convnet-l2 | encoder-decoder, no skips | none | L2 | the ConvNet baseline (Fu, Hsu, Yang), gray input, batch 64, Adam beta_1 0.9 |
+| sgru | swish-gated residual U-Net | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | Liu et al. via the SGRU proposal |
+| sgru-hints | the same + color hints | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | hint maps as in Ye et al. (the proposal) |
+| reference | residual GN+WS U-Net, attention gates, noise | PatchGAN, spectral norm | LSGAN + 100 L1 + 1e-4 VGG + 1e-2 TV | K-means palette of a reference, batch 2 |
+"""
+
+from __future__ import annotations
+
+import copy
+
+from sketch2color.config import ConfigError, RunConfig
+
+Override = dict[tuple[str, str], object]
+
+PRESETS: dict[str, Override] = {
+    "pix2pix": {},
+    "convnet-l2": {
+        ("model", "generator"): "convnet",
+        ("model", "discriminator"): "none",
+        ("train", "l1_weight"): 0.0,
+        ("train", "l2_weight"): 1.0,
+        ("train", "beta_1"): 0.9,
+        ("train", "epochs"): 20,
+        ("data", "batch_size"): 64,
+        ("data", "input_mode"): "gray",
+    },
+    "sgru": {
+        ("model", "generator"): "sgru",
+        ("model", "discriminator"): "patchgan_spectral",
+        ("train", "feature_weight"): 1e-4,
+    },
+    "sgru-hints": {
+        ("model", "generator"): "sgru",
+        ("model", "discriminator"): "patchgan_spectral",
+        ("train", "feature_weight"): 1e-4,
+        ("data", "hints"): True,
+    },
+    "reference": {
+        ("model", "generator"): "reference_unet",
+        ("model", "discriminator"): "patchgan_spectral",
+        ("train", "adversarial_loss"): "lsgan",
+        ("train", "l1_weight"): 100.0,
+        ("train", "feature_weight"): 1e-4,
+        ("train", "tv_weight"): 1e-2,
+        ("data", "palette"): True,
+        ("data", "batch_size"): 2,
+    },
+}
+
+
+def apply_preset(config: RunConfig, name: str) -> RunConfig:
+    """Set the preset's values on ``config`` (in place) and record its name."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    for (section, key), value in PRESETS[name].items():
+        setattr(getattr(config, section), key, copy.deepcopy(value))
+    config.preset = name
+    return config
