@@ -5,10 +5,15 @@
 
 Registered names:
 
-- generators: ``"unet"`` (pix2pix U-Net, :func:`unet_generator`).
+- generators: ``"unet"`` (pix2pix U-Net, :func:`unet_generator`), ``"sgru"`` (Swish-gated
+  residual U-Net, Liu et al., seed 001, :func:`sgru_generator`), ``"reference_unet"`` (the
+  reference colorizer's residual attention U-Net with noise, 30-channel sketch + palette input,
+  seed 004, :func:`reference_generator`) and ``"convnet"`` (plain encoder-decoder of the
+  "ConvNet with L2 loss" baseline, seed 002, :func:`convnet_generator`).
 - discriminators: ``"patchgan"`` (conditional 70x70 PatchGAN, :func:`patchgan_discriminator`;
   it also accepts ``conditional=False``) and ``"patchgan_unconditional"`` (the same with
-  ``conditional=False`` fixed, for configs that only carry a name).
+  ``conditional=False`` fixed, for configs that only carry a name), plus ``"patchgan_spectral"``
+  (conditional, spectral normalization on every conv, no batch norm; seed 004).
 
 New architectures register themselves with the ``register_generator(name)`` /
 ``register_discriminator(name)`` decorators.
@@ -21,7 +26,10 @@ from typing import Callable
 import keras
 
 from sketch2color.models.blocks import downsample, upsample
-from sketch2color.models.patchgan import patchgan_discriminator
+from sketch2color.models.convnet import convnet_generator
+from sketch2color.models.patchgan import patchgan_discriminator, patchgan_spectral_discriminator
+from sketch2color.models.reference import reference_generator
+from sketch2color.models.sgru import sgru_generator
 from sketch2color.models.unet import unet_generator
 
 Builder = Callable[..., keras.Model]
@@ -80,17 +88,25 @@ def patchgan_unconditional(**kwargs) -> keras.Model:
 register_generator("unet")(unet_generator)
 register_discriminator("patchgan")(patchgan_discriminator)
 register_discriminator("patchgan_unconditional")(patchgan_unconditional)
+register_generator("sgru")(sgru_generator)
+register_generator("reference_unet")(reference_generator)
+register_generator("convnet")(convnet_generator)
+register_discriminator("patchgan_spectral")(patchgan_spectral_discriminator)
 
 __all__ = [
     "DISCRIMINATORS",
     "GENERATORS",
     "build_discriminator",
     "build_generator",
+    "convnet_generator",
     "downsample",
     "patchgan_discriminator",
+    "patchgan_spectral_discriminator",
     "patchgan_unconditional",
+    "reference_generator",
     "register_discriminator",
     "register_generator",
+    "sgru_generator",
     "unet_generator",
     "upsample",
 ]

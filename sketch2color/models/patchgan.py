@@ -14,6 +14,14 @@ At 256 px, conditional::
 Each output cell sees a 70x70 input window: working back from one cell, the receptive field
 grows 1 -> 4 -> 7 (two stride-1 4x4 convs) -> 16 -> 34 -> 70 (three stride-2 4x4 convs);
 cell (i, j) covers input rows 8i-23 .. 8i+46 (same for columns).
+
+``norm="spectral"`` (Miyato et al., 2018; the reference colorizer's discriminator, seed 004)
+wraps every conv, the logits conv included, in ``keras.layers.SpectralNormalization`` (one
+power iteration per training step) and drops batch norm; the convs then keep their biases.
+Keras' wrapper rescales the conv's own kernel in place at each ``training=True`` call, so the
+kernel stored in the model *is* the normalized one (spectral norm ~1 after a few steps).
+The reference's PyTorch discriminator also puts GroupNorm after its inner convs; that is
+left out here (spectral normalization alone, as its text describes).
 """
 
 from __future__ import annotations
@@ -24,9 +32,9 @@ import keras
 
 from sketch2color.models.blocks import activation_layer, batch_norm, downsample, weight_initializer
 
-# "spectral" (keras.layers.SpectralNormalization around each conv, no batch norm) is the
-# planned third option; it only needs a branch in _inner_conv_block / _downsample below.
-NORMS = ("batch", "none")
+# "spectral": keras.layers.SpectralNormalization around each conv, no batch norm.
+NORMS = ("batch", "none", "spectral")
+SPECTRAL_POWER_ITERATIONS = 1  # Miyato et al.: one iteration per step, u persists across steps
 RECEPTIVE_FIELD = 70
 MIN_IMAGE_SIZE = 24  # smallest input that still yields one output cell
 
@@ -45,20 +53,37 @@ def _check_norm(norm: str) -> None:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
 
 
+def _spectral(conv: keras.layers.Layer, norm: str, name: str | None = None) -> keras.layers.Layer:
+    """``conv`` wrapped in spectral normalization when ``norm == "spectral"``, else as is."""
+    if norm != "spectral":
+        return conv
+    return keras.layers.SpectralNormalization(
+        conv, power_iterations=SPECTRAL_POWER_ITERATIONS, name=name
+    )
+
+
 def _downsample(filters: int, norm: str, apply_norm: bool, name: str) -> keras.Sequential:
     """A stride-2 C<filters> block with the discriminator's normalisation."""
+    if norm == "spectral":
+        conv = keras.layers.Conv2D(
+            filters, 4, strides=2, padding="same", kernel_initializer=weight_initializer()
+        )
+        return keras.Sequential([_spectral(conv, norm), activation_layer("leaky_relu")], name=name)
     return downsample(filters, apply_batchnorm=apply_norm and norm == "batch", name=name)
 
 
 def _inner_conv_block(filters: int, norm: str, name: str) -> keras.Sequential:
     """Conv 4x4 stride 1 (valid) -> norm -> LeakyReLU(0.2): the 31x31 layer before the logits."""
     layers = [
-        keras.layers.Conv2D(
-            filters,
-            4,
-            strides=1,
-            kernel_initializer=weight_initializer(),
-            use_bias=norm != "batch",  # batch norm's beta replaces the bias
+        _spectral(
+            keras.layers.Conv2D(
+                filters,
+                4,
+                strides=1,
+                kernel_initializer=weight_initializer(),
+                use_bias=norm != "batch",  # batch norm's beta replaces the bias
+            ),
+            norm,
         )
     ]
     if norm == "batch":
@@ -79,7 +104,10 @@ def patchgan_discriminator(
     """Build the 70x70 PatchGAN: [sketch, image] (or just image) -> logits (B, h, w, 1).
 
     ``conditional=True`` takes two inputs, ``sketch`` and ``image``, and judges the pair;
-    ``conditional=False`` takes ``image`` alone. ``norm`` is "batch" (pix2pix) or "none".
+    ``conditional=False`` takes ``image`` alone. ``norm`` is "batch" (pix2pix), "none" or
+    "spectral" (spectral normalization on every conv, no batch norm).
+    ``input_channels`` is the condition's width (3 for a sketch, 30 for the reference
+    colorizer's sketch + palette), ``target_channels`` the judged image's (3).
     ``image_size`` is only checked (>= 24); the model runs at any H, W. ``base_filters``
     scales the widths (64 -> C64-C128-C256-C512; smaller only for quick experiments/tests).
     """
@@ -110,9 +138,21 @@ def patchgan_discriminator(
     x = _inner_conv_block(widths[3], norm, name="disc_conv_512")(x)  # (B, 31, 31, 512)
     x = keras.layers.ZeroPadding2D(name="pad_2")(x)  # (B, 33, 33, 512)
 
-    x = keras.layers.Conv2D(
-        1, 4, strides=1, kernel_initializer=weight_initializer(), name="logits_conv"
-    )(x)  # (B, 30, 30, 1)
+    if norm == "spectral":
+        # The wrapper takes the name, so get_layer("logits_conv") works for every norm.
+        conv = keras.layers.Conv2D(1, 4, strides=1, kernel_initializer=weight_initializer())
+        logits_conv = _spectral(conv, norm, name="logits_conv")
+    else:
+        logits_conv = keras.layers.Conv2D(
+            1, 4, strides=1, kernel_initializer=weight_initializer(), name="logits_conv"
+        )
+    x = logits_conv(x)  # (B, 30, 30, 1)
     # float32 logits so mixed-precision losses are computed at full precision.
     logits = keras.layers.Activation("linear", dtype="float32", name="logits")(x)
     return keras.Model(inputs=inputs, outputs=logits, name=name)
+
+
+def patchgan_spectral_discriminator(**kwargs) -> keras.Model:
+    """The conditional PatchGAN with spectral normalization on every conv (seed 004)."""
+    kwargs.setdefault("name", "patchgan_spectral_discriminator")
+    return patchgan_discriminator(norm="spectral", **kwargs)
