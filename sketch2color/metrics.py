@@ -23,8 +23,9 @@ Pixel metrics (per image, batched, TensorFlow)
   K1 = 0.01, K2 = 0.03, population (not sample) covariances, the mean of the SSIM map over the
   *valid* window positions (no padding), computed **per RGB channel and averaged** over the
   three channels. Equal to ``skimage.metrics.structural_similarity(gaussian_weights=True,
-  sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1)`` and to
-  ``tf.image.ssim(max_val=255)``, which computes it. Per channel rather than on luminance
+  sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1)`` to ~1e-12 (computed
+  here in float64; ``tf.image.ssim(max_val=255)`` is the same formula in float32, up to ~1e-4 off on
+  smooth images). Images must be at least 11x11. Per channel rather than on luminance
   because colorization errors are chromatic: a gray or wrongly hued output with the right
   lightness would score almost perfectly on luminance alone.
 
@@ -47,7 +48,8 @@ resize, sample count...) is rarely stated. This package fixes one, :data:`FID_PR
 6. ``FID = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 sqrtm(S1 S2))`` with ``scipy.linalg.sqrtm``; if the
    square root is not finite, 1e-6 I is added to both covariances and it is retried; a complex
    result is an error if a diagonal imaginary part exceeds 1e-3, otherwise its real part is used
-   (the handling of the reference TTUR / pytorch-fid code).
+   (the handling of the reference TTUR / pytorch-fid code). A zero covariance (a flat set: one
+   image repeated) makes the sqrtm term exactly 0.
 7. Samples: at least **2048** are recommended (below 2049 the 2048x2048 covariance is singular
    and FID is strongly biased upwards); fewer gives a warning. FID on few images is only
    comparable with FID on the *same number* of images.
@@ -63,6 +65,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +125,10 @@ FID_PROTOCOL = {
 }
 
 
+class FIDSampleSizeWarning(UserWarning):
+    """FID computed on fewer images than :data:`FID_MIN_RECOMMENDED`."""
+
+
 class InceptionWeightsError(RuntimeError):
     """The InceptionV3 ImageNet weights needed for FID/KID are not available offline."""
 
@@ -161,11 +168,14 @@ def _as_batch(images) -> tf.Tensor:
     return images
 
 
-def _pair(predictions, targets) -> tuple[tf.Tensor, tf.Tensor]:
-    """Both batches on 0..255, with matching shapes checked."""
+def _pair(predictions, targets, for_ssim: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+    """Both batches on 0..255, with matching shapes (and, for SSIM, the window size) checked."""
     predictions, targets = _as_batch(predictions), _as_batch(targets)
     if predictions.shape != targets.shape:
         raise ValueError(f"shape mismatch: predictions {predictions.shape} vs targets {targets.shape}")
+    window = SSIM_SETTINGS["filter_size"]
+    if for_ssim and min(predictions.shape[1], predictions.shape[2]) < window:
+        raise ValueError(f"SSIM needs images of at least {window}x{window} pixels, got {predictions.shape[1:3]}")
     return predictions, targets
 
 
@@ -203,12 +213,12 @@ def ssim(predictions, targets) -> tf.Tensor:
 
     Images must be at least 11x11. See the module docstring for the exact definition.
     """
-    return _ssim_255(*_pair(predictions, targets))
+    return _ssim_255(*_pair(predictions, targets, for_ssim=True))
 
 
 def image_metrics(predictions, targets) -> dict[str, np.ndarray]:
     """Per-image ``psnr``, ``ssim``, ``l1`` and ``mse`` (= L2) of a batch, as float64 numpy arrays."""
-    predictions, targets = _pair(predictions, targets)
+    predictions, targets = _pair(predictions, targets, for_ssim=True)
     squared = _mse_255(predictions, targets)
     return {
         "psnr": psnr_from_mse(squared).numpy(),
@@ -233,19 +243,41 @@ def _mse_255(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(difference), axis=[1, 2, 3])
 
 
+def gaussian_window(size: int = SSIM_SETTINGS["filter_size"], sigma: float = SSIM_SETTINGS["sigma"]) -> np.ndarray:
+    """The normalized 1-D Gaussian of the SSIM window (the 2-D window is its outer product)."""
+    offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    weights = np.exp(-(offsets**2) / (2.0 * sigma**2))
+    return weights / weights.sum()
+
+
+def _gaussian_blur_valid(images: tf.Tensor) -> tf.Tensor:
+    """Separable Gaussian filter of each channel, valid positions only (no padding)."""
+    window = gaussian_window()
+    channels = images.shape[-1]
+    size = len(window)
+    vertical = tf.constant(np.tile(window.reshape(size, 1, 1, 1), (1, 1, channels, 1)), images.dtype)
+    horizontal = tf.constant(np.tile(window.reshape(1, size, 1, 1), (1, 1, channels, 1)), images.dtype)
+    blurred = tf.nn.depthwise_conv2d(images, vertical, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(blurred, horizontal, [1, 1, 1, 1], "VALID")
+
+
+@tf.function(reduce_retracing=True)
 def _ssim_255(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
-    """Per-image SSIM with :data:`SSIM_SETTINGS` (tf.image.ssim averages the channels)."""
-    settings = SSIM_SETTINGS
-    value = tf.image.ssim(
-        predictions,
-        targets,
-        max_val=settings["data_range"],
-        filter_size=settings["filter_size"],
-        filter_sigma=settings["sigma"],
-        k1=settings["k1"],
-        k2=settings["k2"],
-    )
-    return tf.cast(value, tf.float64)
+    """Per-image SSIM with :data:`SSIM_SETTINGS`, in float64.
+
+    float64 because sigma^2 = E[x^2] - E[x]^2 on the 0..255 scale loses ~1e-4 of SSIM to
+    cancellation in float32 (tf.image.ssim) on smooth images; this matches scikit-image to 1e-12.
+    """
+    x, y = tf.cast(predictions, tf.float64), tf.cast(targets, tf.float64)
+    # All five local moments in one filter pass: channels [x | y | x^2 | y^2 | xy].
+    moments = _gaussian_blur_valid(tf.concat([x, y, x * x, y * y, x * y], axis=-1))
+    mu_x, mu_y, xx, yy, xy = tf.split(moments, 5, axis=-1)
+    var_x, var_y, cov_xy = xx - mu_x * mu_x, yy - mu_y * mu_y, xy - mu_x * mu_y
+    c1 = (SSIM_SETTINGS["k1"] * SSIM_SETTINGS["data_range"]) ** 2
+    c2 = (SSIM_SETTINGS["k2"] * SSIM_SETTINGS["data_range"]) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov_xy + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+    # Mean over positions, then over channels (every channel has the same number of positions).
+    return tf.reduce_mean(ssim_map, axis=[1, 2, 3])
 
 
 def mean_psnr(values, cap: float = PSNR_CAP_DB) -> float:
@@ -310,29 +342,36 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError(f"mismatched statistics: {mu1.shape}/{mu2.shape}, {sigma1.shape}/{sigma2.shape}")
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        # Singular product (e.g. fewer samples than dimensions): regularize, as TTUR does.
-        log.warning("FID: sqrtm(S1 S2) is not finite; adding %g to the covariance diagonals", eps)
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    difference = mu1 - mu2
+    if not sigma1.any() or not sigma2.any():
+        # A flat set (one image repeated) has S = 0, so sqrtm(S1 S2) = 0 exactly: skip the O(d^3) work.
+        return float(difference @ difference + np.trace(sigma1) + np.trace(sigma2))
+    with warnings.catch_warnings():
+        # Singular products (few samples, flat images) are expected; finiteness is checked below.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            log.warning("FID: sqrtm(S1 S2) is not finite; adding %g to the covariance diagonals", eps)
+            offset = np.eye(sigma1.shape[0]) * eps
+            covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
             raise ValueError(f"FID: sqrtm has a large imaginary component ({np.max(np.abs(covmean.imag)):.3g})")
         covmean = covmean.real
-    difference = mu1 - mu2
     return float(difference @ difference + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
 
 
 def fid_from_features(features_a, features_b) -> float:
     """FID between two [N, D] feature sets (warns when either has fewer than the recommended count)."""
-    for features in (features_a, features_b):
-        if len(features) < FID_MIN_RECOMMENDED:
-            log.warning(
-                "FID on %d images (< %d recommended): biased upwards and only comparable with FID on "
-                "the same number of images; see KID", len(features), FID_MIN_RECOMMENDED,
-            )
-            break
+    smallest = min(len(features_a), len(features_b))
+    if smallest < FID_MIN_RECOMMENDED:
+        # warnings (not logging): shown once per process, not at every epoch of a training run.
+        warnings.warn(
+            f"FID on {smallest} images (< {FID_MIN_RECOMMENDED} recommended): biased upwards and only "
+            "comparable with FID on the same number of images; see KID",
+            FIDSampleSizeWarning,
+            stacklevel=2,
+        )
     return frechet_distance(*feature_statistics(features_a), *feature_statistics(features_b))
 
 
@@ -417,7 +456,7 @@ def inception_weights_path(weights: str | os.PathLike | None = "imagenet", cache
     if str(weights) != "imagenet":
         path = Path(weights).expanduser()
         if not path.is_file():
-            raise InceptionWeightsError(f"{path}: InceptionV3 weights file not found. {_how_to_get_weights()}")
+            raise InceptionWeightsError(f"{path}: InceptionV3 weights file not found. {_how_to_get_weights(keras_cache_dir())}")
         return path
     folder = Path(cache_dir).expanduser() if cache_dir is not None else keras_cache_dir()
     path = folder / INCEPTION_WEIGHTS_FILE
@@ -434,17 +473,17 @@ def inception_weights_path(weights: str | os.PathLike | None = "imagenet", cache
         )
     raise InceptionWeightsError(
         f"InceptionV3 ImageNet weights for FID/KID not found: {path} does not exist and downloading is off. "
-        + _how_to_get_weights()
+        + _how_to_get_weights(folder)
     )
 
 
-def _how_to_get_weights() -> str:
+def _how_to_get_weights(folder: Path) -> str:
     """The instructions every weights error ends with."""
     return (
         f"Get {INCEPTION_WEIGHTS_FILE} (md5 {INCEPTION_WEIGHTS_MD5}) from {INCEPTION_WEIGHTS_URL} "
         "(or run `python -c \"import keras; keras.applications.InceptionV3(include_top=False, "
         "weights='imagenet')\"` on a machine with internet and copy ~/.keras/models/"
-        f"{INCEPTION_WEIGHTS_FILE}); then put it in {keras_cache_dir()} or pass "
+        f"{INCEPTION_WEIGHTS_FILE}); then put it in {folder} or pass "
         "--inception-weights FILE (python -m sketch2color.evaluate) / weights=FILE. "
         "Or allow the download (--download-inception), or skip FID/KID with --no-fid."
     )
@@ -484,12 +523,23 @@ class InceptionFeatureExtractor:
         if self._model is None:
             import keras
 
-            # weights=None then load_weights: Keras never gets the chance to download anything.
-            model = keras.applications.InceptionV3(
-                include_top=False, pooling="avg", weights=None, input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3)
-            )
+            previous = keras.config.dtype_policy()
+            keras.config.set_dtype_policy("float32")  # the protocol is float32, even inside mixed-precision training
+            try:
+                # weights=None then load_weights: Keras never gets the chance to download anything.
+                model = keras.applications.InceptionV3(
+                    include_top=False, pooling="avg", weights=None, input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3)
+                )
+            finally:
+                keras.config.set_dtype_policy(previous)
             if self.weights_path is not None:
-                model.load_weights(str(self.weights_path))
+                try:
+                    model.load_weights(str(self.weights_path))
+                except (OSError, ValueError) as error:
+                    raise InceptionWeightsError(
+                        f"{self.weights_path}: cannot load InceptionV3 no-top weights from this file ({error}). "
+                        + _how_to_get_weights(keras_cache_dir())
+                    ) from error
             self._model = model
             self._predict = tf.function(lambda x: model(prepare_inception_input(x), training=False), reduce_retracing=True)
         return self._model

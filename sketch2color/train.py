@@ -73,6 +73,9 @@ FLAGS = {
     "feature_weight": ("train", "feature_weight"),
     "tv_weight": ("train", "tv_weight"),
     "vgg_weights": ("train", "vgg_weights"),
+    "metrics_images": ("train", "metrics_images"),
+    "fid_every": ("train", "fid_every"),
+    "inception_weights": ("train", "inception_weights"),
     "gan_loss": ("train", "adversarial_loss"),
     "mixed_precision": ("train", "mixed_precision"),
     "checkpoint_every": ("train", "checkpoint_every_steps"),
@@ -128,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--feature-weight", type=float, help="weight of the VGG16 feature loss (default 0; sgru, reference: 1e-4)")
     train.add_argument("--tv-weight", type=float, help="weight of the total-variation loss (default 0; reference: 1e-2)")
     train.add_argument("--vgg-weights", help="VGG16 weights for the feature loss: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'")
+    train.add_argument("--metrics-images", type=int, help="validation images scored for PSNR/SSIM/L1 each epoch (default 64; 0: off)")
+    train.add_argument("--fid-every", type=int, help="FID/KID on the validation images every N epochs (default 5; 0: never); needs the Inception weights")
+    train.add_argument("--inception-weights", help="InceptionV3 weights for FID/KID: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'")
     train.add_argument("--gan-loss", choices=["vanilla", "lsgan", "hinge"], help="adversarial loss (default vanilla: BCE from logits)")
     train.add_argument("--mixed-precision", action="store_const", const=True, help="compute in bfloat16 (faster on CPUs with AMX and on recent GPUs); losses stay float32")
     train.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default 500; 0: only at epoch ends)")

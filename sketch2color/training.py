@@ -5,8 +5,11 @@ A run directory holds everything about one run::
     config.json        the full configuration (data, model, training)
     checkpoints/       generator, discriminator, both optimizers, counters (last few kept)
     previews/          epoch_NNNN.png: fixed validation sketches | prediction | ground truth
-    history.csv        per-epoch losses, validation losses, images/s
-    losses.png         the curves of history.csv
+    history.csv        per-epoch losses, validation losses and metrics (val_psnr, val_ssim, val_l1,
+                       val_fid/val_kid every fid_every epochs), images/s
+    losses.png         the loss curves of history.csv
+    metrics.png        the validation metric curves
+    progression.png    the same validation sketches across epochs (data in progression/)
     logs/              TensorBoard
     export/            SavedModel + generator.keras (when training ends)
 
@@ -203,6 +206,33 @@ def _preview_batch(splits: PairSplits, data_config, count: int) -> tuple[np.ndar
     return inputs.numpy(), targets.numpy()
 
 
+def build_metrics_callback(config: RunConfig, generator, splits: PairSplits) -> list:
+    """[MetricsCallback] scoring the validation split each epoch, or [] when metrics_images is 0.
+
+    FID/KID join every ``fid_every`` epochs when the Inception weights are on disk; offline
+    without them the run goes on without FID (one warning), since training must not stop for it.
+    """
+    from sketch2color import metrics
+    from sketch2color.monitoring import MetricsCallback
+
+    train = config.train
+    if train.metrics_images == 0 or not splits.val_files:
+        return []
+    extractor = None
+    if train.fid_every:
+        weights = None if train.inception_weights == "random" else train.inception_weights
+        try:
+            extractor = metrics.InceptionFeatureExtractor(weights)
+        except metrics.InceptionWeightsError as error:
+            log.warning("FID/KID off for this run: %s", error)
+    return [
+        MetricsCallback(
+            generator, splits.val, config.run_dir, every_fid=train.fid_every, fid_extractor=extractor,
+            max_images=train.metrics_images, history_file=HISTORY_FILE,
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -225,6 +255,8 @@ def train(config: RunConfig, explicit: set[tuple[str, str]] | None = None, verbo
             cb.ThroughputCallback(config.data.batch_size),
             cb.CheckpointCallback(checkpoint, config.train.checkpoint_every_steps),
             cb.PreviewCallback(gan.generator, sketches, targets, run_dir / "previews"),
+            # Before CSVLogger and TensorBoard: they write the val_psnr/val_ssim/... it adds to the logs.
+            *build_metrics_callback(config, gan.generator, splits),
             keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True),
             cb.LossCurvesCallback(run_dir / HISTORY_FILE, run_dir / "losses.png"),
             keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
