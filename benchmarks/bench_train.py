@@ -1,6 +1,6 @@
 """Images/s of ``fit`` with the custom train_step against the tutorial's plain tf.function loop.
 
-    python benchmarks/bench_train.py [--steps 6] [--repeats 3]
+    python benchmarks/bench_train.py [--steps 6] [--repeats 3] [--quick]
 
 Both train the same pix2pix generator and discriminator on the same in-memory batches, side by
 side in one process (rounds alternate so drift on a shared machine hits both). Target: ratio
@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from sketch2color.config import RunConfig  # noqa: E402
-from sketch2color.training import build_gan  # noqa: E402
+from sketch2color.training import build_gan, precision_policy  # noqa: E402
 
 BCE = tf.keras.losses.BinaryCrossentropy(from_logits=True)
 
@@ -45,11 +45,13 @@ def tutorial_step(generator, discriminator, g_opt, d_opt, l1_weight=100.0):
     return step
 
 
-def compare(image_size: int, batch_size: int, steps: int, repeats: int) -> tuple[float, float]:
-    """Median images/s of (fit, plain loop) for one size and batch."""
+def compare(image_size: int, batch_size: int, steps: int, repeats: int, mixed: bool = False) -> tuple[float, float]:
+    """Median images/s of (fit, plain loop) for one size and batch (both in mixed_bfloat16 if ``mixed``)."""
     config = RunConfig()
     config.data.image_size = image_size
-    fit_gan, loop_gan = build_gan(config, steps), build_gan(config, steps)
+    config.train.mixed_precision = mixed
+    with precision_policy(mixed):
+        fit_gan, loop_gan = build_gan(config, steps), build_gan(config, steps)
     shape = (batch_size, image_size, image_size, 3)
     batch = tf.random.uniform(shape, -1, 1, seed=1), tf.random.uniform(shape, -1, 1, seed=2)
     data = tf.data.Dataset.from_tensors(batch).repeat()
@@ -88,16 +90,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one small 64 px row and no memory run (a smoke test, seconds)")
     args = parser.parse_args()
     rows = []
-    for image_size, batch_size in ((256, 1), (128, 4)):
-        fit_rate, loop_rate = compare(image_size, batch_size, args.steps, args.repeats)
-        rows.append((image_size, batch_size, fit_rate, loop_rate))
-    memory = peak_memory_mib(256, args.steps)
-    print(f"\n{'size':>5s} {'batch':>5s} {'fit img/s':>10s} {'loop img/s':>11s} {'fit/loop':>9s}   (median of {args.repeats} x {args.steps} steps)")
-    for image_size, batch_size, fit_rate, loop_rate in rows:
-        print(f"{image_size:5d} {batch_size:5d} {fit_rate:10.2f} {loop_rate:11.2f} {fit_rate / loop_rate:9.2f}")
-    print(f"peak RSS of 256 px training (batch 1, fresh process): {memory:.0f} MiB")
+    setups = ((64, 2, False),) if args.quick else ((256, 1, False), (256, 1, True), (128, 4, False))
+    for image_size, batch_size, mixed in setups:
+        fit_rate, loop_rate = compare(image_size, batch_size, args.steps, args.repeats, mixed)
+        rows.append((image_size, batch_size, mixed, fit_rate, loop_rate))
+    memory = None if args.quick else peak_memory_mib(256, args.steps)
+    print(f"\n{'size':>5s} {'batch':>5s} {'precision':>15s} {'fit img/s':>10s} {'loop img/s':>11s} {'fit/loop':>9s}   (median of {args.repeats} x {args.steps} steps)")
+    for image_size, batch_size, mixed, fit_rate, loop_rate in rows:
+        print(f"{image_size:5d} {batch_size:5d} {'mixed_bfloat16' if mixed else 'float32':>15s} {fit_rate:10.2f} {loop_rate:11.2f} {fit_rate / loop_rate:9.2f}")
+    if memory is not None:
+        print(f"peak RSS of 256 px training (batch 1, fresh process): {memory:.0f} MiB")
+        float32, bf16 = rows[0][3], rows[1][3]
+        print(f"mixed_bfloat16 / float32 (fit, 256 px, batch 1): {bf16 / float32:.2f}x")
     print("target: fit/loop >= 1.0")
 
 

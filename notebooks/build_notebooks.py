@@ -1145,6 +1145,8 @@ def main(argv=None) -> int:
     if stale:
         print("out of date (run python notebooks/build_notebooks.py):", ", ".join(stale), file=sys.stderr)
         return 1
+    if args.check:
+        print(f"{len(NOTEBOOKS)} notebooks up to date")
     return 0
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from sketch2color import callbacks as cb
-from sketch2color.config import RunConfig, load_json, save_json, to_dict
+from sketch2color.config import ConfigError, RunConfig, load_json, save_json, to_dict
 from sketch2color.data import PairSplits, conditioning_spec, load_datasets, make_dataset
 
 log = logging.getLogger(__name__)
@@ -224,7 +224,13 @@ def build_metrics_callback(config: RunConfig, generator, splits: PairSplits) -> 
         try:
             extractor = metrics.InceptionFeatureExtractor(weights)
         except metrics.InceptionWeightsError as error:
-            log.warning("FID/KID off for this run: %s", error)
+            if weights != "imagenet":  # a file the user named: a mistake worth stopping for
+                raise ConfigError(f"--inception-weights: {error}") from error
+            log.warning(
+                "FID/KID off for this run: no InceptionV3 ImageNet weights in %s (offline?). Put %s there or pass "
+                "--inception-weights FILE to get them; --fid-every 0 silences this.",
+                metrics.keras_cache_dir(), metrics.INCEPTION_WEIGHTS_FILE,
+            )
     return [
         MetricsCallback(
             generator, splits.val, config.run_dir, every_fid=train.fid_every, fid_extractor=extractor,
