@@ -311,6 +311,14 @@ def test_cli_run_writes_every_artefact(base_run, workspace):
 
     assert_png(run_dir / "losses.png")
 
+    # Validation metrics every epoch (0..255 scale), their curves and the progression grid.
+    for column, low, high in (("val_psnr", 0.0, 100.0), ("val_ssim", -1.0, 1.0), ("val_l1", 0.0, 255.0)):
+        values = [float(row[column]) for row in rows]
+        assert all(low <= v <= high for v in values), (column, values)
+    assert_png(run_dir / "metrics.png")
+    assert_png(run_dir / "progression.png")
+    assert len(list((run_dir / "progression").glob("epoch_*.npz"))) == EPOCHS
+
     # logs/: TensorBoard event files with the epoch losses.
     events = sorted((run_dir / "logs").rglob("events.out.tfevents.*"))
     assert events, "no TensorBoard event files"
@@ -321,6 +329,7 @@ def test_cli_run_writes_every_artefact(base_run, workspace):
         for event in tf.compat.v1.train.summary_iterator(str(event_file)):
             tags.update(value.tag for value in event.summary.value)
     assert any("gen_total_loss" in tag for tag in tags), tags
+    assert any(tag.endswith("psnr") for tag in tags), tags  # val_psnr: "epoch_psnr" under logs/validation
 
     # export/: SavedModel and the Keras generator.
     assert (run_dir / "export" / "saved_model" / "saved_model.pb").is_file()
@@ -650,10 +659,11 @@ def test_train_rejects_bad_input_and_a_failed_start_does_not_lock_the_run(worksp
             ("train", train_args(missing, "runs/missing_data", image_size=48, export=False)),
             ("train", train_args(workspace / "data", "runs/bad_generator", generator="resnet9000")),
             ("train", train_args(workspace / "data", "runs/bad_size", image_size=24)),
+            ("train", train_args(workspace / "data", "runs/bad_inception", inception_weights=workspace / "nope.h5")),
         ],
         workspace,
     )
-    missing_data, bad_generator, bad_size = results
+    missing_data, bad_generator, bad_size, bad_inception = results
     for result in results:
         assert result.returncode == 2, describe(result)
         assert "Traceback" not in result.stderr, describe(result)
@@ -666,6 +676,8 @@ def test_train_rejects_bad_input_and_a_failed_start_does_not_lock_the_run(worksp
     assert "resnet9000" in line and GENERATORS and all(name in line for name in GENERATORS), line
     line = error_lines(bad_size.stderr)[0]
     assert "image_size" in line and "24" in line, line
+    line = error_lines(bad_inception.stderr)[0]
+    assert "nope.h5" in line and "not found" in line, line  # a named weights file is checked, not ignored
     # Unknown model names and invalid settings are caught before anything is written (an
     # invalid config.json would lock the run directory to it).
     for name in ("bad_generator", "bad_size"):
