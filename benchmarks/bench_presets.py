@@ -199,6 +199,8 @@ def train_preset(name: str, args: argparse.Namespace, run_dir: Path) -> dict:
         timed_seconds = budget.last_step_end - budget.first_step_end
         images_per_sec = (steps - 1) * config.data.batch_size / timed_seconds if steps > 1 and timed_seconds > 0 else float("nan")
         config.train.steps_per_epoch = steps
+        # What train() does before each validation and checkpoint (a no-op without batch norm).
+        cb.recalibrate_batch_norm(gan.generator, splits.train.take(config.train.bn_recalibration_batches))
         run_dir.mkdir(parents=True, exist_ok=True)
         save_json(config, run_dir / CONFIG_FILE)
         checkpoint = cb.RunCheckpoint(gan, run_dir / CHECKPOINT_DIR, keep=1)

@@ -775,9 +775,10 @@ print(len(previews), "previews:", [p.name for p in previews])
 show_previews(previews)
 '''),
     md("""
-The last one at full size. In a run this short, previews can flicker from one epoch to the
-next while the training loss keeps falling: they use batch norm's *moving* statistics, which
-lag behind networks that still change fast. Longer runs settle.
+The last one at full size. Previews use batch norm's *moving* statistics (`training=False`),
+which would trail a generator that still changes fast; the run recomputes them from a few
+training batches before each validation and preview (`bn_recalibration_batches`), so the
+previews show what the current weights can do.
 """),
     code('''\
 display(Image(filename=str(previews[-1])))

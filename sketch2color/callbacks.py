@@ -90,6 +90,70 @@ class ThroughputCallback(keras.callbacks.Callback):
             logs["images_per_sec"] = self._batches * self.batch_size / (time.perf_counter() - self._start)
 
 
+def _sublayers(layer):
+    """Every layer inside ``layer`` (nested models and blocks included), depth first."""
+    for child in getattr(layer, "layers", []):
+        yield child
+        yield from _sublayers(child)
+
+
+def recalibrate_batch_norm(model: keras.Model, batches) -> int:
+    """Set each BatchNormalization's moving statistics to the mean batch statistics of ``batches``.
+
+    Why: with momentum 0.9 the moving statistics trail the weights of a generator that is still
+    changing fast, so ``training=False`` outputs (previews, validation, export) score worse and
+    swing from epoch to epoch. Recomputing them under the current weights ("precise BN") fixes
+    inference without touching training, which only uses batch statistics. Dropout is off
+    meanwhile, as at inference. ``batches`` yields (model input, target); returns how many were used.
+    """
+    norms = [layer for layer in _sublayers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return 0
+    dropouts = [layer for layer in _sublayers(model) if isinstance(layer, keras.layers.Dropout)]
+    momenta, rates = [layer.momentum for layer in norms], [layer.rate for layer in dropouts]
+    for layer in dropouts:
+        layer.rate = 0.0
+    count = 0
+    try:
+        for count, (inputs, _) in enumerate(batches, start=1):
+            for layer in norms:  # a running mean: batch k gets weight 1/k
+                layer.momentum = (count - 1) / count
+            model(inputs, training=True)  # eager, so the momentum set just above is the one used
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+        for layer, rate in zip(dropouts, rates):
+            layer.rate = rate
+    return count
+
+
+class BatchNormRecalibration(keras.callbacks.Callback):
+    """Recalibrate the generator's batch norm on ``batches`` training batches once per epoch.
+
+    Runs before validation (``on_test_begin``) or, without validation, at the epoch end; place
+    it before the preview, metrics and checkpoint callbacks so they all see the new statistics.
+    """
+
+    def __init__(self, generator: keras.Model, dataset: tf.data.Dataset, batches: int = 20):
+        super().__init__()
+        self.generator, self.dataset, self.batches = generator, dataset, batches
+        self._done = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._done = False
+
+    def on_test_begin(self, logs=None):
+        self._recalibrate()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._recalibrate()
+
+    def _recalibrate(self):
+        if not self._done and self.batches > 0:
+            recalibrate_batch_norm(self.generator, self.dataset.take(self.batches))
+        self._done = True
+
+
 def save_preview_grid(sketches, predictions, targets, path: str | Path, title: str = "") -> Path:
     """One row per sample: sketch | prediction | ground truth (inputs in [-1, 1])."""
     # A standalone Figure, not pyplot: switching pyplot to Agg would turn off inline plots

@@ -108,6 +108,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     preview_samples: int = 4
     validation_steps: int | None = None  # None: the whole validation split
+    bn_recalibration_batches: int = 20  # training batches that refresh batch-norm statistics per epoch; 0: off
     metrics_images: int | None = 64  # validation images scored (PSNR/SSIM/L1) per epoch; 0: off, None: all
     fid_every: int = 5  # FID/KID every N epochs when Inception weights are available; 0: never
     inception_weights: str = "imagenet"  # "imagenet" (Keras cache), a local .h5 file, or "random" (tests only)

@@ -73,6 +73,7 @@ FLAGS = {
     "feature_weight": ("train", "feature_weight"),
     "tv_weight": ("train", "tv_weight"),
     "vgg_weights": ("train", "vgg_weights"),
+    "bn_recalibration_batches": ("train", "bn_recalibration_batches"),
     "metrics_images": ("train", "metrics_images"),
     "fid_every": ("train", "fid_every"),
     "inception_weights": ("train", "inception_weights"),
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--feature-weight", type=float, help="weight of the VGG16 feature loss (default 0; sgru, reference: 1e-4)")
     train.add_argument("--tv-weight", type=float, help="weight of the total-variation loss (default 0; reference: 1e-2)")
     train.add_argument("--vgg-weights", help="VGG16 weights for the feature loss: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'")
+    train.add_argument("--bn-recalibration-batches", type=int, help="training batches that recompute batch-norm statistics before each validation, preview and checkpoint (default 20; 0: off)")
     train.add_argument("--metrics-images", type=int, help="validation images scored for PSNR/SSIM/L1 each epoch (default 64; 0: off)")
     train.add_argument("--fid-every", type=int, help="FID/KID on the validation images every N epochs (default 5; 0: never); needs the Inception weights")
     train.add_argument("--inception-weights", help="InceptionV3 weights for FID/KID: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'")

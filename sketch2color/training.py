@@ -259,6 +259,8 @@ def train(config: RunConfig, explicit: set[tuple[str, str]] | None = None, verbo
         sketches, targets = _preview_batch(splits, config.data, config.train.preview_samples)
         callbacks = [
             cb.ThroughputCallback(config.data.batch_size),
+            # First: validation, previews, metrics, the checkpoint and the export use its statistics.
+            cb.BatchNormRecalibration(gan.generator, splits.train, config.train.bn_recalibration_batches),
             cb.CheckpointCallback(checkpoint, config.train.checkpoint_every_steps),
             cb.PreviewCallback(gan.generator, sketches, targets, run_dir / "previews"),
             # Before CSVLogger and TensorBoard: they write the val_psnr/val_ssim/... it adds to the logs.
