@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sketch2color.models.blocks import all_layers
+
 
 def display(image) -> np.ndarray:
     """A [-1, 1] image as float [0, 1] for matplotlib (``x * 0.5 + 0.5``)."""
@@ -90,13 +92,6 @@ class ThroughputCallback(keras.callbacks.Callback):
             logs["images_per_sec"] = self._batches * self.batch_size / (time.perf_counter() - self._start)
 
 
-def _sublayers(layer):
-    """Every layer inside ``layer`` (nested models and blocks included), depth first."""
-    for child in getattr(layer, "layers", []):
-        yield child
-        yield from _sublayers(child)
-
-
 def recalibrate_batch_norm(model: keras.Model, batches) -> int:
     """Set each BatchNormalization's moving statistics to the mean batch statistics of ``batches``.
 
@@ -106,10 +101,10 @@ def recalibrate_batch_norm(model: keras.Model, batches) -> int:
     inference without touching training, which only uses batch statistics. Dropout is off
     meanwhile, as at inference. ``batches`` yields (model input, target); returns how many were used.
     """
-    norms = [layer for layer in _sublayers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms:
         return 0
-    dropouts = [layer for layer in _sublayers(model) if isinstance(layer, keras.layers.Dropout)]
+    dropouts = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dropout)]
     momenta, rates = [layer.momentum for layer in norms], [layer.rate for layer in dropouts]
     for layer in dropouts:
         layer.rate = 0.0

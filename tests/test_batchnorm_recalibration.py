@@ -10,6 +10,7 @@ import tensorflow as tf
 from sketch2color import callbacks as cb
 from sketch2color.config import RunConfig
 from sketch2color.models import build_generator
+from sketch2color.models.blocks import all_layers
 from sketch2color.training import build_gan
 
 
@@ -50,7 +51,7 @@ def test_inference_after_recalibration_on_one_batch_equals_batch_statistics():
     assert cb.recalibrate_batch_norm(generator, [(batch, None)]) == 1
     after = generator(batch, training=False).numpy()
 
-    dropouts = [layer for layer in cb._sublayers(generator) if isinstance(layer, keras.layers.Dropout)]
+    dropouts = [layer for layer in all_layers(generator) if isinstance(layer, keras.layers.Dropout)]
     assert dropouts and all(layer.rate == pytest.approx(0.5) for layer in dropouts)
     for layer in dropouts:
         layer.rate = 0.0

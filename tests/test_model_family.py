@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import keras
 from sketch2color.models import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
+from sketch2color.models.blocks import all_layers
 from sketch2color.models.convnet import convnet_generator
 from sketch2color.models.patchgan import patch_grid_size, patchgan_spectral_discriminator
 from sketch2color.models.reference import (
@@ -29,15 +30,6 @@ from sketch2color.models.sgru import sgru_generator
 # name -> sketch channels the generator takes by default
 NEW_GENERATORS = {"sgru": 3, "reference_unet": REFERENCE_INPUT_CHANNELS, "convnet": 3}
 TINY = dict(base_filters=8)  # narrow widths for everything that runs forward passes
-
-
-def all_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """Every layer of a model, descending into nested blocks and custom layers' sublayers."""
-    found = []
-    for layer in getattr(model, "_layers", []):
-        found.append(layer)
-        found.extend(all_layers(layer))
-    return found
 
 
 def random_images(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:

@@ -19,16 +19,8 @@ from sketch2color.models import (
     register_generator,
 )
 from sketch2color.models.patchgan import patch_grid_size, patchgan_discriminator
+from sketch2color.models.blocks import all_layers
 from sketch2color.models.unet import unet_generator
-
-
-def all_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """Every layer of a model, descending into nested Sequential/functional blocks."""
-    found = []
-    for layer in getattr(model, "layers", []):
-        found.append(layer)
-        found.extend(all_layers(layer))
-    return found
 
 
 def blocks_of(model: keras.Model) -> list[keras.Sequential]:

@@ -18,6 +18,11 @@ INIT_STDDEV = 0.02  # pix2pix / DCGAN weight initialisation
 BATCHNORM_MOMENTUM = 0.9
 
 
+def all_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """Every layer inside ``layer``: nested models, Sequential blocks and custom layers' sublayers."""
+    return list(layer._flatten_layers(include_self=False, recursive=True))
+
+
 def batch_norm(name: str | None = None) -> keras.layers.Layer:
     """Batch normalization with pix2pix's (PyTorch) momentum."""
     return keras.layers.BatchNormalization(momentum=BATCHNORM_MOMENTUM, name=name)
@@ -35,6 +40,20 @@ def activation_layer(kind: str, name: str | None = None) -> keras.layers.Layer:
     if kind == "relu":
         return keras.layers.ReLU(name=name)
     raise ValueError(f"activation must be 'leaky_relu' or 'relu', got {kind!r}")
+
+
+def tanh_image(x):
+    """The generators' last layer: tanh in float32, so mixed-precision models still return
+    float32 images in [-1, 1]."""
+    return keras.layers.Activation("tanh", dtype="float32", name="output_tanh")(x)
+
+
+def upsampling_output(x, output_channels: int):
+    """pix2pix's output head: 4x4 stride-2 ConvTranspose + tanh, (B, H/2, W/2, C) -> (B, H, W, out)."""
+    x = keras.layers.Conv2DTranspose(
+        output_channels, 4, strides=2, padding="same", kernel_initializer=weight_initializer(), name="output_conv"
+    )(x)
+    return tanh_image(x)
 
 
 def downsample(

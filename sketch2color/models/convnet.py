@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import keras
 
-from sketch2color.models.blocks import downsample, upsample, weight_initializer
+from sketch2color.models.blocks import downsample, upsample, upsampling_output
 from sketch2color.models.sizing import check_depth, default_depth
 from sketch2color.models.unet import encoder_filters
 
@@ -85,14 +85,5 @@ def convnet_generator(
         if skip_connections:
             x = keras.layers.Concatenate(name=f"skip_{level}")([x, mirror])
 
-    x = keras.layers.Conv2DTranspose(
-        output_channels,
-        4,
-        strides=2,
-        padding="same",
-        kernel_initializer=weight_initializer(),
-        name="output_conv",
-    )(x)  # (B, H, W, out)
-    # tanh in float32 so a mixed-precision model still returns float32 images in [-1, 1].
-    color = keras.layers.Activation("tanh", dtype="float32", name="output_tanh")(x)
+    color = upsampling_output(x, output_channels)  # (B, H, W, out) in [-1, 1]
     return keras.Model(inputs=sketch, outputs=color, name=name)

@@ -80,7 +80,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from sketch2color.models.blocks import weight_initializer
+from sketch2color.models.blocks import tanh_image, weight_initializer
 from sketch2color.models.sizing import check_depth, default_depth
 from sketch2color.models.unet import encoder_filters
 
@@ -382,6 +382,5 @@ def reference_generator(
     x = keras.layers.Conv2D(
         output_channels, 3, padding="same", kernel_initializer=weight_initializer(), name="output_conv"
     )(x)  # (B, H, W, 3)
-    # tanh in float32 so a mixed-precision model still returns float32 images in [-1, 1].
-    color = keras.layers.Activation("tanh", dtype="float32", name="output_tanh")(x)
+    color = tanh_image(x)  # (B, H, W, 3) in [-1, 1]
     return keras.Model(inputs=sketch, outputs=color, name=name)

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import keras
 
-from sketch2color.models.blocks import LEAKY_RELU_SLOPE
+from sketch2color.models.blocks import LEAKY_RELU_SLOPE, tanh_image
 from sketch2color.models.sizing import check_depth, default_depth
 
 PAPER_DEPTH = 5
@@ -200,6 +200,5 @@ def sgru_generator(
     x = build.conv(x, head_filters, 3, "head_2")  # (B, H, W, 96)
     x = build.conv(x, head_filters, 3, "head_3")  # (B, H, W, 96)
     x = keras.layers.Conv2D(output_channels, 1, kernel_initializer="he_normal", name="output_conv")(x)
-    # tanh in float32 so a mixed-precision model still returns float32 images in [-1, 1].
-    color = keras.layers.Activation("tanh", dtype="float32", name="output_tanh")(x)
+    color = tanh_image(x)  # (B, H, W, out) in [-1, 1]
     return keras.Model(inputs=sketch, outputs=color, name=name)

@@ -32,11 +32,10 @@ mirrors the encoder without its innermost level, and dropout stays in the first
 
 from __future__ import annotations
 
-import math
-
 import keras
 
-from sketch2color.models.blocks import downsample, upsample, weight_initializer
+from sketch2color.models import sizing
+from sketch2color.models.blocks import downsample, upsample, upsampling_output
 
 MAX_DEPTH = 8  # pix2pix: 8 levels take 256 px down to a 1x1 bottleneck
 PIX2PIX_DROPOUT_BLOCKS = 3
@@ -49,25 +48,12 @@ def encoder_filters(depth: int, base_filters: int = 64) -> list[int]:
 
 def default_depth(image_size: int) -> int:
     """floor(log2(image_size)) capped at 8: 256 px -> 8, 128 -> 7, 64 -> 6 (1x1 bottleneck)."""
-    if image_size < 2:
-        return 0
-    return min(int(math.floor(math.log2(image_size))), MAX_DEPTH)
+    return sizing.default_depth(image_size, MAX_DEPTH)
 
 
 def check_depth(image_size: int, depth: int) -> None:
     """Raise ValueError unless ``depth`` levels of stride-2 halving fit ``image_size`` exactly."""
-    if not 1 <= depth <= MAX_DEPTH:
-        raise ValueError(
-            f"U-Net depth must be between 1 and {MAX_DEPTH}, got {depth} "
-            f"(image_size={image_size} is too small if depth was not given)"
-        )
-    if image_size % 2**depth:
-        workable = [d for d in range(1, MAX_DEPTH + 1) if image_size % 2**d == 0]
-        hint = f"; depths that work for it: {workable}" if workable else ""
-        raise ValueError(
-            f"image_size={image_size} is not a multiple of 2**depth={2**depth} "
-            f"(depth={depth}): the U-Net halves the image {depth} times{hint}"
-        )
+    sizing.check_depth(image_size, depth, MAX_DEPTH, "U-Net")
 
 
 def unet_generator(
@@ -119,14 +105,5 @@ def unet_generator(
         x = block(x)  # doubles H, W
         x = keras.layers.Concatenate(name=f"skip_{level + 1}")([x, skip])
 
-    x = keras.layers.Conv2DTranspose(
-        output_channels,
-        4,
-        strides=2,
-        padding="same",
-        kernel_initializer=weight_initializer(),
-        name="output_conv",
-    )(x)  # (B, H, W, out)
-    # tanh in float32 so a mixed-precision model still returns float32 images in [-1, 1].
-    color = keras.layers.Activation("tanh", dtype="float32", name="output_tanh")(x)
+    color = upsampling_output(x, output_channels)  # (B, H, W, out) in [-1, 1]
     return keras.Model(inputs=sketch, outputs=color, name=name)
