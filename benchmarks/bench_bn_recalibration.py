@@ -24,12 +24,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sketch2color import metrics  # noqa: E402
-from sketch2color.callbacks import recalibrate_batch_norm  # noqa: E402
 from sketch2color.config import RunConfig, load_json  # noqa: E402
 from sketch2color.data import load_datasets  # noqa: E402
+from sketch2color.evaluation import metrics  # noqa: E402
 from sketch2color.models.blocks import all_layers  # noqa: E402
-from sketch2color.training import CHECKPOINT_DIR, CONFIG_FILE, build_generator_for  # noqa: E402
+from sketch2color.runs import CHECKPOINT_DIR, CONFIG_FILE, build_generator_for  # noqa: E402
+from sketch2color.training.callbacks import recalibrate_batch_norm  # noqa: E402
 
 
 def score(generator, batches, training: bool) -> dict[str, float]:

@@ -47,7 +47,7 @@ def fid_statistics_seconds(repeats: int) -> float:
     """Median seconds of mean/covariance + FID (scipy sqrtm) on 2048-d features of 2048 images."""
     import numpy as np
 
-    from sketch2color import metrics
+    from sketch2color.evaluation import metrics
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(2048, 2048)), rng.normal(size=(2048, 2048)) + 0.1
@@ -69,7 +69,7 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from sketch2color import metrics
+    from sketch2color.evaluation import metrics
     from sketch2color.models import build_generator
 
     predictions, targets = structured_images(args.images, 0), structured_images(args.images, 1)

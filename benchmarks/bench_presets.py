@@ -178,10 +178,11 @@ def train_preset(name: str, args: argparse.Namespace, run_dir: Path) -> dict:
     """Train one preset for the budget; save config.json + the final checkpoint in run_dir."""
     import keras
 
-    from sketch2color import callbacks as cb
     from sketch2color.config import save_json
     from sketch2color.data import load_datasets
-    from sketch2color.training import CHECKPOINT_DIR, CONFIG_FILE, build_gan, precision_policy
+    from sketch2color.runs import CHECKPOINT_DIR, CONFIG_FILE, precision_policy
+    from sketch2color.training import build_gan
+    from sketch2color.training import callbacks as cb
 
     config = preset_config(name, args, run_dir)
     keras.backend.clear_session()
@@ -246,7 +247,7 @@ def validation_files(args: argparse.Namespace) -> list[Path]:
 
 def evaluate_run(run_dir: Path, files: list[Path], args: argparse.Namespace) -> dict:
     """The run scored like ``python -m sketch2color.evaluate --model RUN_DIR --no-fid``."""
-    from sketch2color import evaluate
+    from sketch2color.evaluation import evaluate
 
     model = evaluate.load_model(run_dir)
     assert model.source == "checkpoint", model.source
@@ -259,8 +260,8 @@ def baselines(files: list[Path], args: argparse.Namespace) -> dict:
     """The sketch as the output, and a flat mean target color, on the same images (0..255 metrics)."""
     import numpy as np
 
-    from sketch2color import evaluate, metrics
     from sketch2color.config import DataConfig
+    from sketch2color.evaluation import evaluate, metrics
 
     plain = DataConfig(image_size=args.image_size, embedded_train=args.embedded_train, embedded_val=args.embedded_val, seed=args.seed)
     mean_color = evaluate.mean_target_color(files, plain, args.image_size, args.eval_batch_size)

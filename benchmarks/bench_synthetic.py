@@ -20,7 +20,8 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from sketch2color.synthetic import render_pair, write_dataset  # noqa: E402
+from sketch2color.data.embedded import write_dataset  # noqa: E402
+from sketch2color.data.synthetic import render_pair  # noqa: E402
 
 TARGET_PAIRS_PER_SECOND = 50.0
 
@@ -54,7 +55,8 @@ def write_rate(height: int, pairs: int, runs: int) -> list[float]:
         for run in range(runs):
             n_val = max(1, pairs // 10)
             start = time.perf_counter()
-            write_dataset(Path(tmp) / f"run{run}", n_train=pairs - n_val, n_val=n_val, seed=run, height=height, progress=False)
+            write_dataset(Path(tmp) / f"run{run}", n_train=pairs - n_val, n_val=n_val, seed=run,
+                          height=height, progress=False)
             rates.append(pairs / (time.perf_counter() - start))
     return rates
 
@@ -68,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-pairs", type=int, default=60, help="pairs per write_dataset run")
     args = parser.parse_args(argv)
 
-    print(f"sketch2color.synthetic benchmark: {2 * args.height}x{args.height} pairs, {pin_to_one_core()}")
+    print(f"sketch2color.data.synthetic benchmark: {2 * args.height}x{args.height} pairs, "
+          f"{pin_to_one_core()}")
     renders = render_rate(args.height, args.pairs, args.runs)
     median_render = statistics.median(renders)
     print(f"render_pair   : {median_render:7.1f} pairs/s median of {args.runs} runs x {args.pairs} "

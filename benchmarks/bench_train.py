@@ -22,7 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from sketch2color.config import RunConfig  # noqa: E402
-from sketch2color.training import build_gan, precision_policy  # noqa: E402
+from sketch2color.runs import precision_policy  # noqa: E402
+from sketch2color.training import build_gan  # noqa: E402
 
 BCE = tf.keras.losses.BinaryCrossentropy(from_logits=True)
 

@@ -21,8 +21,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 DATASET = "ktaebum/anime-sketch-colorization-pair"
 DEFAULT_CLI_DEST = Path("anime-sketch-colorization-pair")

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from sketch2color.sketch import SKETCH_METHODS, extract_sketch
+from sketch2color.data.files import pil_to_rgb, split_of
+from sketch2color.data.sketch import SKETCH_METHODS, extract_sketch
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MIN_SIZE = 16
@@ -70,16 +70,6 @@ def find_images(src: Path, exclude: Path | None = None) -> list[Path]:
             continue
         found.append(path)
     return sorted(found)
-
-
-def split_of(relative_name: str, val_fraction: float, seed: int = 0) -> str:
-    """'train' or 'val' from a hash of (seed, relative path): stable when other files are added.
-
-    Same rule as ``sketch2color.data.split_of`` (not imported: that module loads TensorFlow).
-    """
-    digest = hashlib.sha1(f"{seed}:{relative_name}".encode()).digest()
-    position = int.from_bytes(digest[:8], "big") / 2**64
-    return "val" if position < val_fraction else "train"
 
 
 def output_names(relative_paths: Sequence[str]) -> dict[str, str]:
@@ -120,32 +110,13 @@ def read_rgb(path: Path) -> np.ndarray:
         with Image.open(path) as image:
             image.load()  # decode now, so truncated files fail here and not later
             image = ImageOps.exif_transpose(image)
-            return _pil_to_rgb(image)
+            return pil_to_rgb(image)
     except UnidentifiedImageError:
         raise BadImageError("not an image (unrecognized file contents)") from None
     except Image.DecompressionBombError as error:
         raise BadImageError(f"image too large ({error})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise BadImageError(f"corrupt or truncated image ({error})") from None
-
-
-def _pil_to_rgb(image: Image.Image) -> np.ndarray:
-    """A loaded Pillow image of any mode -> uint8 RGB [H, W, 3]."""
-    if image.mode.startswith("I"):
-        # 16-bit gray PNGs load as I;16 or I (ints holding 0..65535): scale, do not clip.
-        # (16-bit RGB/RGBA PNGs already load as 8-bit RGB/RGBA, keeping the high byte.)
-        values = np.asarray(image, dtype=np.float64)
-        gray = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
-        return np.repeat(gray[:, :, None], 3, axis=2)
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        image.mode == "P" and "transparency" in image.info
-    ) or (image.mode in ("L", "RGB") and "transparency" in image.info)
-    if has_alpha:
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[:, :, 3:4] / 255.0
-        rgb = rgba[:, :, :3] * alpha + 255.0 * (1.0 - alpha)
-        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
 
 
 def center_square(rgb: np.ndarray) -> np.ndarray:

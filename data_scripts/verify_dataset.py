@@ -14,7 +14,11 @@ import json
 import sys
 from pathlib import Path
 
+from matplotlib.figure import Figure
+from PIL import Image
 from tqdm import tqdm
+
+from sketch2color.data.files import DatasetError, check_pair_file, find_pair_files, read_pair
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,10 +34,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def summarize(root: Path, val_fraction: float) -> dict:
     """Counts per split, image sizes, and the bad files with their problems."""
-    from PIL import Image
-
-    from sketch2color.data import check_pair_file, find_pair_files
-
     splits = find_pair_files(root, val_fraction)
     summary = {"root": str(root), "splits": {}, "bad": []}
     for split, files in splits.items():
@@ -53,18 +53,12 @@ def summarize(root: Path, val_fraction: float) -> dict:
 
 def write_preview(root: Path, out: Path, samples: int, sketch_side: str, val_fraction: float) -> Path:
     """A grid of a few pairs after splitting: sketch (model input) above color (target)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sketch2color.data import check_pair_file, find_pair_files, read_pair
-
     files = [p for split in find_pair_files(root, val_fraction).values() for p in split]
     chosen = [p for p in files if check_pair_file(p) is None][:samples]
     if not chosen:
         raise SystemExit(f"{root}: no usable pair to preview")
-    fig, axes = plt.subplots(2, len(chosen), figsize=(2.2 * len(chosen), 4.6), squeeze=False)
+    fig = Figure(figsize=(2.2 * len(chosen), 4.6))  # a file-only figure: no pyplot, no window
+    axes = fig.subplots(2, len(chosen), squeeze=False)
     for column, path in enumerate(chosen):
         sketch, color = read_pair(path, sketch_side)
         for row, (image, label) in enumerate(((sketch, "sketch (input)"), (color, "color (target)"))):
@@ -73,14 +67,11 @@ def write_preview(root: Path, out: Path, samples: int, sketch_side: str, val_fra
             axes[row, column].axis("off")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from sketch2color.data import DatasetError
-
     root = Path(args.root).expanduser()
     try:
         summary = summarize(root, args.val_fraction)

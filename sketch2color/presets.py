@@ -1,4 +1,4 @@
-"""Named setups that reproduce the systems of the documents the project grew from.
+"""Named setups that reproduce the systems of the papers the project grew from.
 
 Each preset is a set of overrides on the default :class:`~sketch2color.config.RunConfig`
 (whose defaults are pix2pix's). ``python -m sketch2color.train --preset NAME`` applies one;
@@ -6,11 +6,11 @@ flags given on the command line still win, and the run's ``config.json`` records
 
 | preset | generator | adversary | losses | notes |
 |---|---|---|---|---|
-| pix2pix | U-Net (8 levels) | 70x70 PatchGAN, BN | BCE + 100 L1 | Isola et al.; the anime pix2pix study |
-| convnet-l2 | encoder-decoder, no skips | none | L2 | the ConvNet baseline (Fu, Hsu, Yang), gray input, batch 64, Adam beta_1 0.9 |
-| sgru | swish-gated residual U-Net | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | Liu et al. via the SGRU proposal |
-| sgru-hints | the same + color hints | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | hint maps as in Ye et al. (the proposal) |
-| reference | residual GN+WS U-Net, attention gates, noise | PatchGAN, spectral norm | LSGAN + 100 L1 + 1e-4 VGG + 1e-2 TV | K-means palette of a reference, batch 2 |
+| pix2pix | U-Net (8 levels) | 70x70 PatchGAN, BN | BCE + 100 L1 | Isola et al. 2017; Liao, Ahmed & Shrestha, "Anime Sketch Colorization using GAN-based Techniques" |
+| convnet-l2 | encoder-decoder, no skips | none | L2 | Fu, Hsu & Yang 2017, "Colorization Using ConvNet and GAN": gray input, batch 64, Adam beta_1 0.9 |
+| sgru | swish-gated residual U-Net | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | Liu, Chen & Hu 2019, "Anime Sketch Coloring with Swish-Gated Residual U-Net" |
+| sgru-hints | the same + color hints | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | the same with sparse color hint maps |
+| reference | residual GN+WS U-Net, attention gates, noise | PatchGAN, spectral norm | LSGAN + 100 L1 + 1e-4 VGG + 1e-2 TV | "Anime Sketch Colorizer: Automatic Sketch Colorization with Reference Image" (2020): K-means palette of a reference, batch 2; Qiao et al. 2019 (Weight Standardization), Oktay et al. 2018 (attention gates), Karras et al. 2019 (noise), Miyato et al. 2018 (spectral norm) |
 """
 
 from __future__ import annotations

@@ -233,7 +233,7 @@ def test_preset_trains_checkpoints_and_exports(runs, name):
     import tensorflow as tf
 
     from sketch2color.config import RunConfig, load_json
-    from sketch2color.training import build_generator_for
+    from sketch2color.runs import build_generator_for
 
     result = runs.get(name)
     run_dir = Path(result.run_dir)
@@ -334,7 +334,7 @@ def test_reference_palette_changes_the_colors(reference_colorizer):
 
 @pytest.mark.slow
 def test_sgru_hints_change_the_colors(hints_colorizer):
-    from sketch2color.conditioning import hints_from_image
+    from sketch2color.data.conditioning import hints_from_image
 
     sketch = sketches(1, IMAGE_SIZE, IMAGE_SIZE, seed=5)
     empty = np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 4), np.float32)

@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import glob
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -232,7 +234,7 @@ def workspace(tmp_path_factory) -> Workspace:
 
 def stand_in_dataset(root: Path) -> None:
     """Synthetic pairs in the Kaggle layout (root/train, root/val), where a download would put them."""
-    from sketch2color.synthetic import write_dataset
+    from sketch2color.data.embedded import write_dataset
 
     write_dataset(root, n_train=8, n_val=4, height=SIZE, progress=False)
 
@@ -313,6 +315,28 @@ def check_pytest(step: Step, ws: Workspace) -> None:
     addopts = options.get("addopts", "")
     assert "-m" not in shlex.split(addopts) and "--ignore" not in addopts, f"addopts {addopts!r} filters tests"
     assert step.argv == ("python", "-m", "pytest"), f"{step.label}: extra pytest arguments need a handler"
+
+
+def check_ruff(step: Step, ws: Workspace) -> None:
+    """``ruff check .`` from the checkout root: the linter the dev extra installs finds nothing."""
+    assert step.argv == ("ruff", "check", "."), f"{step.label}: other ruff arguments need a handler"
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=REPO, capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 0, describe(result)
+
+
+def check_jupytext_sync(step: Step, ws: Workspace) -> None:
+    """``jupytext --sync notebooks/*.py`` on a copy of the notebooks: the committed pairs are already in sync."""
+    copy = ws.root / "notebooks-sync"
+    shutil.copytree(REPO / "notebooks", copy / "notebooks", dirs_exist_ok=True)
+    before = {path.name: path.read_bytes() for path in (copy / "notebooks").glob("*.ipynb")}
+    argv = [sys.executable, "-m", "jupytext"] + [
+        match for word in step.argv[1:] for match in (sorted(glob.glob(word, root_dir=copy)) if "*" in word else [word])
+    ]
+    result = subprocess.run(argv, cwd=copy, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, describe(result)
+    after = {path.name: path.read_bytes() for path in (copy / "notebooks").glob("*.ipynb")}
+    assert before and after == before, "jupytext --sync changed a committed notebook: a pair is out of sync"
 
 
 def check_train(step, argv, result, ws) -> None:
@@ -413,11 +437,6 @@ def check_benchmark(step, argv, result, ws) -> None:
     assert re.search(r"\d+\.\d+", result.stdout) and "/s" in result.stdout, describe(result)
 
 
-def check_notebooks_built(step, argv, result, ws) -> None:
-    assert_ok(result)
-    assert "--check" in argv and "up to date" in result.stdout + result.stderr, describe(result)
-
-
 TRAIN_LIMITS = (
     "--image-size", str(SIZE), "--batch-size", "2", "--epochs", "1", "--steps-per-epoch", "2",
     "--validation-steps", "1", "--preview-samples", "2", "--metrics-images", "2", "--fid-every", "0",
@@ -453,8 +472,8 @@ HANDLERS = (
             ("--budget-seconds", "2", "--image-size", "32", "--presets", "pix2pix,convnet-l2", "--eval-images", "4",
              "--embedded-train", EMBEDDED[0], "--embedded-val", EMBEDDED[1], "--out", "bench/presets.md"),
             check_benchmark),
-    Handler(("python", "notebooks/build_notebooks.py"), "run as written (--check): the notebooks match their source",
-            (), check_notebooks_built),
+    Handler(("ruff", "check"), "run from the checkout root: no lint warning on the whole tree"),
+    Handler(("jupytext", "--sync"), "run on a copy of notebooks/: no committed .ipynb changes (pairs in sync)"),
     Handler(("python", "benchmarks/bench_metrics.py"), "run, + its smallest options",
             ("--repeats", "1", "--images", "4", "--batch-size", "2", "--skip-sqrtm"), check_benchmark),
 )
@@ -577,6 +596,10 @@ def test_readme_step(step: Step, workspace: Workspace):
         check_pip_install(step, workspace)
     elif handler.prefix == ("python", "-m", "pytest"):
         check_pytest(step, workspace)
+    elif handler.prefix == ("ruff", "check"):
+        check_ruff(step, workspace)
+    elif handler.prefix == ("jupytext", "--sync"):
+        check_jupytext_sync(step, workspace)
     else:
         argv, result = run_step(step, workspace)
         assert result is not None, f"{step.label} did not run"

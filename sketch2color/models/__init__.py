@@ -6,14 +6,14 @@
 Registered names:
 
 - generators: ``"unet"`` (pix2pix U-Net, :func:`unet_generator`), ``"sgru"`` (Swish-gated
-  residual U-Net, Liu et al., seed 001, :func:`sgru_generator`), ``"reference_unet"`` (the
+  residual U-Net, Liu, Chen & Hu 2019, :func:`sgru_generator`), ``"reference_unet"`` (the
   reference colorizer's residual attention U-Net with noise, 30-channel sketch + palette input,
-  seed 004, :func:`reference_generator`) and ``"convnet"`` (plain encoder-decoder of the
-  "ConvNet with L2 loss" baseline, seed 002, :func:`convnet_generator`).
+  "Anime Sketch Colorizer" 2020, :func:`reference_generator`) and ``"convnet"`` (plain encoder-decoder of the
+  "ConvNet with L2 loss" baseline, Fu, Hsu & Yang 2017, :func:`convnet_generator`).
 - discriminators: ``"patchgan"`` (conditional 70x70 PatchGAN, :func:`patchgan_discriminator`;
   it also accepts ``conditional=False``) and ``"patchgan_unconditional"`` (the same with
   ``conditional=False`` fixed, for configs that only carry a name), plus ``"patchgan_spectral"``
-  (conditional, spectral normalization on every conv, no batch norm; seed 004).
+  (conditional, spectral normalization on every conv, no batch norm; Miyato et al. 2018, as in the reference colorizer).
 
 New architectures register themselves with the ``register_generator(name)`` /
 ``register_discriminator(name)`` decorators.
@@ -21,7 +21,7 @@ New architectures register themselves with the ``register_generator(name)`` /
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 

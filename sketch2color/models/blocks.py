@@ -1,4 +1,6 @@
-"""The two building blocks of pix2pix: a stride-2 downsampling block and its upsampling mirror.
+"""Shared pieces of every network: the pix2pix blocks, the sizing rules, the precision policy.
+
+The two building blocks of pix2pix are a stride-2 downsampling block and its upsampling mirror.
 
 Both follow the pix2pix paper (Isola et al., 2017, appendix 6.1): 4x4 kernels, stride 2,
 weights drawn from N(0, 0.02), batch norm, leaky ReLU (slope 0.2) going down and plain ReLU
@@ -7,6 +9,9 @@ graph and found again with ``model.get_layer(name)``.
 """
 
 from __future__ import annotations
+
+import contextlib
+import math
 
 import keras
 
@@ -111,3 +116,49 @@ def upsample(
         layers.append(keras.layers.Dropout(dropout_rate))
     layers.append(activation_layer("relu"))
     return keras.Sequential(layers, name=name)
+
+
+# --------------------------------------------------------------------------- sizing
+#
+# The encoder-decoder generators (U-Net, SGRU, reference colorizer, ConvNet) halve the image
+# ``depth`` times, so they run at any H, W that are multiples of ``2**depth``; these helpers pick
+# a default depth and explain a bad one.
+
+
+def encoder_filters(depth: int, base_filters: int = 64) -> list[int]:
+    """Filters per encoder level: base x (1, 2, 4, 8, 8, 8, ...), i.e. 64-128-256-512-512-..."""
+    return [base_filters * min(2**level, 8) for level in range(depth)]
+
+
+def default_depth(image_size: int, max_depth: int, bottleneck_size: int = 1) -> int:
+    """The most halvings (<= ``max_depth``) that keep the bottleneck >= ``bottleneck_size`` px."""
+    if image_size < 2 * bottleneck_size:
+        return 0
+    return min(int(math.floor(math.log2(image_size / bottleneck_size))), max_depth)
+
+
+def check_depth(image_size: int, depth: int, max_depth: int, model: str) -> None:
+    """Raise ValueError unless ``depth`` stride-2 halvings fit ``image_size`` exactly."""
+    if not 1 <= depth <= max_depth:
+        raise ValueError(
+            f"{model} depth must be between 1 and {max_depth}, got {depth} "
+            f"(image_size={image_size} is too small if depth was not given)"
+        )
+    if image_size % 2**depth:
+        workable = [d for d in range(1, max_depth + 1) if image_size % 2**d == 0]
+        hint = f"; depths that work for it: {workable}" if workable else ""
+        raise ValueError(
+            f"image_size={image_size} is not a multiple of 2**depth={2**depth} "
+            f"(depth={depth}): the {model} halves the image {depth} times{hint}"
+        )
+
+
+@contextlib.contextmanager
+def precision_policy(mixed: bool):
+    """Build (and train) under ``mixed_bfloat16`` when asked, else float32; restores the global policy after."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed else "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)

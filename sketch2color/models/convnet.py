@@ -1,7 +1,7 @@
 """The encoder-decoder ConvNet of the "ConvNet with L2 loss" baseline (Fu, Hsu and Yang,
-"Colorization Using ConvNet and GAN", Stanford CS231n; seed 002, section 3.1).
+"Colorization Using ConvNet and GAN", Stanford CS231n 2017, section 3.1).
 
-Seed 002 gives: a symmetric network of 6 encoding and 6 decoding layers with increasing then
+The paper gives: a symmetric network of 6 encoding and 6 decoding layers with increasing then
 decreasing numbers of filters; an encoding layer is a strided conv2d -> batch norm -> leaky
 ReLU, a decoding layer a conv2d_transpose -> batch norm -> ReLU; trained with a pixel-wise L2
 loss (the loss is the trainer's business, not this module's). At 256 px (depth 6)::
@@ -29,7 +29,7 @@ Choices we had to make (the seed's Figure 3 with the sizes is not in the text):
   layer has one; pix2pix skips it on the first); no dropout (the seed has none).
 - the last decoding layer maps to ``output_channels`` with tanh (float32) and no batch norm,
   so the output is an image in [-1, 1] like the other generators'.
-- skip connections: seed 002 actually concatenates each decoding layer with its mirror
+- skip connections: the paper actually concatenates each decoding layer with its mirror
   encoding layer ("This architecture is called U-Net"). The baseline here is the *plain*
   encoder-decoder (``skip_connections=False``, the default), which isolates what the skips
   and the adversarial loss add; ``skip_connections=True`` gives the seed's literal network.
@@ -42,9 +42,14 @@ from __future__ import annotations
 
 import keras
 
-from sketch2color.models.blocks import downsample, upsample, upsampling_output
-from sketch2color.models.sizing import check_depth, default_depth
-from sketch2color.models.unet import encoder_filters
+from sketch2color.models.blocks import (
+    check_depth,
+    default_depth,
+    downsample,
+    encoder_filters,
+    upsample,
+    upsampling_output,
+)
 
 PAPER_DEPTH = 6
 MAX_DEPTH = 8

@@ -15,7 +15,7 @@ Each output cell sees a 70x70 input window: working back from one cell, the rece
 grows 1 -> 4 -> 7 (two stride-1 4x4 convs) -> 16 -> 34 -> 70 (three stride-2 4x4 convs);
 cell (i, j) covers input rows 8i-23 .. 8i+46 (same for columns).
 
-``norm="spectral"`` (Miyato et al., 2018; the reference colorizer's discriminator, seed 004)
+``norm="spectral"`` (Miyato et al., 2018; the reference colorizer's discriminator)
 wraps every conv, the logits conv included, in ``keras.layers.SpectralNormalization`` (one
 power iteration per training step) and drops batch norm; the convs then keep their biases.
 Keras' wrapper rescales the conv's own kernel in place at each ``training=True`` call, so the
@@ -153,6 +153,6 @@ def patchgan_discriminator(
 
 
 def patchgan_spectral_discriminator(**kwargs) -> keras.Model:
-    """The conditional PatchGAN with spectral normalization on every conv (seed 004)."""
+    """The conditional PatchGAN with spectral normalization on every conv (Miyato et al. 2018)."""
     kwargs.setdefault("name", "patchgan_spectral_discriminator")
     return patchgan_discriminator(norm="spectral", **kwargs)

@@ -1,6 +1,6 @@
-"""The reference colorizer's generator (seed 004): a residual attention U-Net with noise injection.
+"""The reference colorizer's generator: a residual attention U-Net with noise injection.
 
-Seed 004 ("Anime Sketch Colorizer - Automatic Sketch Colorization with reference image")
+"Anime Sketch Colorizer: Automatic Sketch Colorization with Reference Image" (2020)
 describes four blocks, all built here as Keras layers:
 
 - :class:`ResidualBlock` (Fig. 1): two 3x3 convs, each followed by group normalization (GN),
@@ -80,9 +80,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from sketch2color.models.blocks import tanh_image, weight_initializer
-from sketch2color.models.sizing import check_depth, default_depth
-from sketch2color.models.unet import encoder_filters
+from sketch2color.models.blocks import (
+    check_depth,
+    default_depth,
+    encoder_filters,
+    tanh_image,
+    weight_initializer,
+)
 
 MAX_DEPTH = 8
 REFERENCE_DEPTH = 7  # 256 px -> 2x2 bottleneck
@@ -151,7 +155,7 @@ class WSConv2D(keras.layers.Conv2D):
 
 @serializable
 class ResidualBlock(keras.layers.Layer):
-    """Seed 004 Fig. 1: [WS conv 3x3 -> GN -> ReLU -> WS conv 3x3 -> GN] + shortcut -> ReLU,
+    """The reference colorizer's Fig. 1: [WS conv 3x3 -> GN -> ReLU -> WS conv 3x3 -> GN] + shortcut -> ReLU,
     then max-pool ("down", halves H, W), up-sample ("up", doubles them) or nothing (None)."""
 
     SAMPLINGS = ("down", "up", None)
@@ -302,7 +306,7 @@ class NoiseInjection(keras.layers.Layer):
 
 @serializable
 class DecodingBlock(keras.layers.Layer):
-    """Seed 004 Fig. 3: inputs [x (B, h, w, C), skip (B, 2h, 2w, C_s)] -> up-sampling residual
+    """The reference colorizer's Fig. 3: inputs [x (B, h, w, C), skip (B, 2h, 2w, C_s)] -> up-sampling residual
     block -> attention-gated skip -> concat -> residual block -> noise: (B, 2h, 2w, filters)."""
 
     def __init__(self, filters: int, seed: int | None = None, **kwargs):

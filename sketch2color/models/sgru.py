@@ -1,7 +1,7 @@
 """The Swish-Gated Residual U-Net (SGRU) of Liu, Chen and Hu, "Anime Sketch Coloring with
-Swish-Gated Residual U-Net" (ISICA 2018, CCIS 986), proposed in seed 001.
+Swish-Gated Residual U-Net" (ISICA 2018, CCIS 986), as proposed for anime colorization with GANs and hint maps.
 
-Seed 001 only names the ingredients: swish-gated residual blocks (SGBs) instead of plain U-Net
+That proposal only names the ingredients: swish-gated residual blocks (SGBs) instead of plain U-Net
 levels, and swish-gated skip connections (plus the perceptual/per-pixel loss, which lives in
 the losses, not here). The architecture below is reconstructed from the paper's description
 as transcribed by the open reimplementation of Koumis, Lam, Pizzorni and Sivanantham
@@ -63,8 +63,7 @@ from __future__ import annotations
 
 import keras
 
-from sketch2color.models.blocks import LEAKY_RELU_SLOPE, tanh_image
-from sketch2color.models.sizing import check_depth, default_depth
+from sketch2color.models.blocks import LEAKY_RELU_SLOPE, check_depth, default_depth, tanh_image
 
 PAPER_DEPTH = 5
 PAPER_BASE_FILTERS = 96

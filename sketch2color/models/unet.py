@@ -34,26 +34,21 @@ from __future__ import annotations
 
 import keras
 
-from sketch2color.models import sizing
-from sketch2color.models.blocks import downsample, upsample, upsampling_output
+from sketch2color.models import blocks
+from sketch2color.models.blocks import downsample, encoder_filters, upsample, upsampling_output
 
 MAX_DEPTH = 8  # pix2pix: 8 levels take 256 px down to a 1x1 bottleneck
 PIX2PIX_DROPOUT_BLOCKS = 3
 
 
-def encoder_filters(depth: int, base_filters: int = 64) -> list[int]:
-    """Filters per encoder level: base x (1, 2, 4, 8, 8, 8, ...), i.e. 64-128-256-512-512-..."""
-    return [base_filters * min(2**level, 8) for level in range(depth)]
-
-
 def default_depth(image_size: int) -> int:
     """floor(log2(image_size)) capped at 8: 256 px -> 8, 128 -> 7, 64 -> 6 (1x1 bottleneck)."""
-    return sizing.default_depth(image_size, MAX_DEPTH)
+    return blocks.default_depth(image_size, MAX_DEPTH)
 
 
 def check_depth(image_size: int, depth: int) -> None:
     """Raise ValueError unless ``depth`` levels of stride-2 halving fit ``image_size`` exactly."""
-    sizing.check_depth(image_size, depth, MAX_DEPTH, "U-Net")
+    blocks.check_depth(image_size, depth, MAX_DEPTH, "U-Net")
 
 
 def unet_generator(

@@ -1,0 +1,86 @@
+"""Colorize sketches with an exported model.
+
+    python -m sketch2color.colorize INPUT... --model PATH --out DIR
+
+INPUT is image files or folders (their PNG/JPEG/BMP files). Plain sketches of any size work;
+a pair file (width = 2 x height, as in the training data) has its sketch half taken, unless
+``--input-kind sketch`` says the file is a sketch as it is. PATH is an export folder, a
+SavedModel folder, or a run directory (its ``export/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from sketch2color.data.files import DatasetError, iter_files, read_image_rgba
+from sketch2color.export import colorize_array, load_colorizer, palette_from_args, sketch_from_file
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m sketch2color.colorize",
+        description="Colorize sketches with an exported sketch2color model.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="sketch or pair image files, or folders of them")
+    parser.add_argument("--model", required=True, help="export folder, SavedModel folder, or run directory")
+    parser.add_argument("--out", required=True, help="output folder (created); outputs keep the input file names as .png")
+    parser.add_argument(
+        "--input-kind",
+        choices=["auto", "sketch", "pair"],
+        default="auto",
+        help="'pair': take the sketch half of a pair file; 'auto': pair when width == 2 x height",
+    )
+    parser.add_argument("--sketch-side", choices=["left", "right"], default="right", help="sketch half of pair files")
+    parser.add_argument("--reference", metavar="IMAGE", help="palette models: take the 9-color K-means palette of this illustration")
+    parser.add_argument("--palette", metavar="COLORS", help="palette models: explicit colors, e.g. '#f4c7a1,#2b2b6e,#ffffff' (repeated up to 9)")
+    parser.add_argument("--hints", metavar="IMAGE", help="hint models: an image of color strokes (RGBA: opaque pixels are hints; RGB: non-white pixels), same aspect as the sketches")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    missing = [p for p in args.inputs if not Path(p).exists()]
+    if missing:
+        print(f"error: input not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    files = iter_files(args.inputs)
+    if not files:
+        print(f"error: no images in {', '.join(args.inputs)}", file=sys.stderr)
+        return 2
+    try:
+        colorizer = load_colorizer(args.model)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    n_colors = int(colorizer.palette_colors.numpy())
+    if n_colors and not (args.reference or args.palette):
+        print("error: this model is conditioned on a color palette: pass --reference IMAGE or --palette COLORS", file=sys.stderr)
+        return 2
+    try:
+        palette = palette_from_args(args.reference, args.palette, n_colors)
+        hint_image = None
+        if args.hints:
+            hint_image = read_image_rgba(args.hints)
+    except (DatasetError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for path in tqdm(files, desc="colorizing", unit="image", disable=len(files) < 2):
+        try:
+            sketch = sketch_from_file(path, args.input_kind, args.sketch_side)
+        except DatasetError as error:
+            failures.append(str(error))
+            continue
+        Image.fromarray(colorize_array(colorizer, sketch, palette, hint_image)).save(out / f"{path.stem}.png")
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    print(f"colorized {len(files) - len(failures)} of {len(files)} image(s) into {out}")
+    return 1 if failures else 0

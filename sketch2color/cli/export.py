@@ -1,0 +1,26 @@
+"""``python -m sketch2color.export RUN_DIR [OUT_DIR]``: export a run's latest checkpoint.
+
+Writes ``OUT_DIR/saved_model`` (uint8 sketch in, uint8 color out, any size) and
+``OUT_DIR/generator.keras``; OUT_DIR defaults to ``RUN_DIR/export``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sketch2color.export import KERAS_FILE, SAVED_MODEL_DIR, export_run
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sketch2color.export", description="Export a run's generator as a SavedModel.")
+    parser.add_argument("run_dir", help="training run directory (holds config.json and checkpoints/)")
+    parser.add_argument("out_dir", nargs="?", help="where to write the export (default: RUN_DIR/export)")
+    args = parser.parse_args(argv)
+    try:
+        out = export_run(args.run_dir, args.out_dir)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"exported: {out / SAVED_MODEL_DIR} and {out / KERAS_FILE}")
+    return 0

@@ -1,0 +1,120 @@
+"""The exported colorizer: a trained generator as a SavedModel for uint8 sketches of any size.
+
+The serving signature takes ``sketch``: uint8 [batch, height, width, 3] and returns ``color``:
+uint8 of the same shape. Inside the graph the sketch is scaled so that its longer side equals
+the training image size (the scale the model learned), padded with white paper to a multiple of
+that size, colorized with ``training=False`` (no dropout, frozen batch-norm statistics), cropped
+and scaled back to the input size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from sketch2color import runs
+from sketch2color.data.conditioning import ConditioningSpec, assemble_input
+from sketch2color.data.pipeline import conditioning_spec
+from sketch2color.data.pixels import to_uint8, to_unit_range
+
+SAVED_MODEL_DIR = "saved_model"
+KERAS_FILE = "generator.keras"
+
+
+def _resize(images: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
+    """Antialiased bilinear resize that leaves same-size images untouched."""
+    same = tf.logical_and(tf.equal(tf.shape(images)[1], height), tf.equal(tf.shape(images)[2], width))
+    return tf.cond(same, lambda: images, lambda: tf.image.resize(images, tf.stack([height, width]), antialias=True))
+
+
+class Colorizer(tf.Module):
+    """The generator wrapped with uint8 in/out, any-size handling, and its training size.
+
+    Models trained with conditioning take more inputs: ``palette`` uint8 [B, n_colors, 3]
+    (a reference's K-means colors, or the user's), and ``hints`` float32 [B, H, W, 4] at the
+    sketch's size (hint colors in [-1, 1] plus a 0/1 mask, see
+    ``sketch2color.data.conditioning.hints_from_image``; zeros mean "no hints").
+    """
+
+    def __init__(self, generator: keras.Model, image_size: int, spec: ConditioningSpec | None = None):
+        super().__init__(name="colorizer")
+        spec = spec or ConditioningSpec()
+        self.generator = generator
+        self.spec = spec
+        self.image_size = tf.Variable(image_size, trainable=False, dtype=tf.int32, name="image_size")
+        palette_colors = spec.n_colors if spec.palette else 0
+        self.palette_colors = tf.Variable(palette_colors, trainable=False, name="palette_colors")
+        self.uses_hints = tf.Variable(spec.hints, trainable=False, name="uses_hints")
+        signature = [tf.TensorSpec([None, None, None, 3], tf.uint8, name="sketch")]
+        if spec.palette:
+            signature.append(tf.TensorSpec([None, palette_colors, 3], tf.uint8, name="palette"))
+        if spec.hints:
+            signature.append(tf.TensorSpec([None, None, None, 4], tf.float32, name="hints"))
+
+        def serve(sketch, *extra):
+            palette = extra[0] if spec.palette else None
+            hints = extra[-1] if spec.hints else None
+            return self._colorize(sketch, palette, hints)
+
+        self.serve = tf.function(serve, input_signature=signature)
+
+    def _colorize(self, sketch, palette, hints) -> dict[str, tf.Tensor]:
+        """uint8 sketches [B, H, W, 3] (+ conditioning) -> {"color": uint8 [B, H, W, 3]}."""
+        size = self.image_size
+        height, width = tf.shape(sketch)[1], tf.shape(sketch)[2]
+        scale = tf.cast(size, tf.float32) / tf.cast(tf.maximum(height, width), tf.float32)
+        scaled_h = tf.maximum(1, tf.cast(tf.round(tf.cast(height, tf.float32) * scale), tf.int32))
+        scaled_w = tf.maximum(1, tf.cast(tf.round(tf.cast(width, tf.float32) * scale), tf.int32))
+        x = to_unit_range(_resize(tf.cast(sketch, tf.float32), scaled_h, scaled_w))
+        padded_h = (scaled_h + size - 1) // size * size
+        padded_w = (scaled_w + size - 1) // size * size
+        padding = [[0, 0], [0, padded_h - scaled_h], [0, padded_w - scaled_w], [0, 0]]
+        # White paper (1.0) around the drawing: what the model saw at the borders in training.
+        base = tf.pad(x, padding, constant_values=1.0)
+        if palette is not None:
+            palette = to_unit_range(palette)
+        if hints is not None:  # nearest keeps hint colors and the 0/1 mask exact; no hint outside
+            hints = tf.pad(tf.image.resize(hints, tf.stack([scaled_h, scaled_w]), method="nearest"), padding)
+        model_input = assemble_input(base, self.spec, palette, hints)
+        y = tf.cast(self.generator(model_input, training=False), tf.float32)[:, :scaled_h, :scaled_w]
+        return {"color": to_uint8(_resize(y, height, width))}
+
+
+def export_generator(generator: keras.Model, out_dir: str | Path, image_size: int, spec=None) -> Path:
+    """Write ``OUT_DIR/saved_model`` (serving signature) and ``OUT_DIR/generator.keras``.
+
+    ``spec`` (a ``ConditioningSpec``) adds the palette / hints inputs the generator needs.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module = Colorizer(generator, image_size, spec)
+    tf.saved_model.save(module, str(out_dir / SAVED_MODEL_DIR), signatures={"serving_default": module.serve})
+    generator.save(out_dir / KERAS_FILE)
+    return out_dir
+
+
+def saved_model_path(path: str | Path) -> Path:
+    """Accept a run dir, an export dir or a SavedModel dir; return the SavedModel dir."""
+    path = Path(path)
+    for candidate in (path, path / SAVED_MODEL_DIR, path / "export" / SAVED_MODEL_DIR):
+        if (candidate / "saved_model.pb").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"{path}: no SavedModel found (looked for saved_model.pb in it, in {SAVED_MODEL_DIR}/ and in "
+        f"export/{SAVED_MODEL_DIR}/); train a model or run `python -m sketch2color.export RUN_DIR` first"
+    )
+
+
+def load_colorizer(path: str | Path):
+    """Load an exported colorizer; call ``colorizer.serve(uint8 images)["color"]``."""
+    return tf.saved_model.load(str(saved_model_path(path)))
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Rebuild a run's generator from its config, restore its latest checkpoint, and export it."""
+    run_dir = Path(run_dir)
+    generator, config = runs.restore_latest_generator(run_dir)
+    out = out_dir or run_dir / runs.EXPORT_DIR
+    return export_generator(generator, out, config.data.image_size, conditioning_spec(config.data))
