@@ -43,7 +43,9 @@ def score(generator, batches, training: bool) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
-    parser.add_argument("--batches", type=int, default=20, help="training batches for the recalibration (default 20)")
+    parser.add_argument(
+        "--batches", type=int, default=20, help="training batches for the recalibration (default 20)"
+    )
     parser.add_argument("--val-batches", type=int, default=20, help="validation batches scored (default 20)")
     args = parser.parse_args()
 

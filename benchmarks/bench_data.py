@@ -37,14 +37,17 @@ def pairs_per_second(dataset, pairs: int) -> float:
 
 
 def measure_pipeline(files, repeats: int) -> tuple[float, float, float]:
-    """(cold, warm, warm with palette) median pairs/s of the augmented training pipeline at 256 px, batch 1."""
+    """(cold, warm, warm with palette) median pairs/s of the augmented training pipeline at 256 px,
+    batch 1."""
     from sketch2color.config import DataConfig
     from sketch2color.data import make_dataset
 
     base = dict(image_size=256, batch_size=1, seed=0)
     cold = []
     for _ in range(repeats):
-        cold.append(pairs_per_second(make_dataset(files, DataConfig(cache="none", **base), training=True), len(files)))
+        cold.append(
+            pairs_per_second(make_dataset(files, DataConfig(cache="none", **base), training=True), len(files))
+        )
     cached = make_dataset(files, DataConfig(cache="memory", **base), training=True)
     pairs_per_second(cached, len(files))  # fills the cache
     warm = [pairs_per_second(cached, len(files)) for _ in range(repeats)]
@@ -94,12 +97,19 @@ def main() -> None:
         results = {name: measure_pipeline(files, args.repeats) for name, files in sets.items()}
     step_rate = train_step_images_per_second(args.train_steps, args.repeats)
 
-    print(f"\npix2pix training step, 256 px, batch 1: {step_rate:.2f} images/s consumed (median of {args.repeats})")
-    print(f"{'dataset':34s} {'pairs':>5s} {'cold pairs/s':>13s} {'warm pairs/s':>13s} {'warm / step':>12s} "
-          f"{'palette pairs/s':>16s} {'palette / step':>15s}")
+    print(
+        f"\npix2pix training step, 256 px, batch 1: {step_rate:.2f} images/s consumed "
+        f"(median of {args.repeats})"
+    )
+    print(
+        f"{'dataset':34s} {'pairs':>5s} {'cold pairs/s':>13s} {'warm pairs/s':>13s} {'warm / step':>12s} "
+        f"{'palette pairs/s':>16s} {'palette / step':>15s}"
+    )
     for name, (cold, warm, palette) in results.items():
-        print(f"{name:34s} {len(sets[name]):5d} {cold:13.1f} {warm:13.1f} {warm / step_rate:11.1f}x "
-              f"{palette:16.1f} {palette / step_rate:14.1f}x")
+        print(
+            f"{name:34s} {len(sets[name]):5d} {cold:13.1f} {warm:13.1f} {warm / step_rate:11.1f}x "
+            f"{palette:16.1f} {palette / step_rate:14.1f}x"
+        )
     print("target: warm / step >= 10x (palette models included)")
 
 

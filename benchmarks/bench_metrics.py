@@ -7,6 +7,10 @@ PSNR + L1 + L2, SSIM (float64), all of them together (``metrics.image_metrics``)
 feature extraction (resize to 299 + InceptionV3, random weights: same graph and cost as the
 ImageNet ones). For context: the 256 px pix2pix U-Net forward pass every evaluation also pays,
 and the one-off FID statistics cost (covariance + scipy sqrtm at 2048-d).
+
+Then the accuracy that decides which implementation is used: the largest difference from
+scikit-image of sketch2color's float64 SSIM/PSNR and of TensorFlow's float32
+``tf.image.ssim`` / ``tf.image.psnr``, next to the tolerance the metric tests hold them to.
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def main() -> None:
     from sketch2color.models import build_generator
 
     predictions, targets = structured_images(args.images, 0), structured_images(args.images, 1)
-    paired = lambda fn: (lambda batch: fn(batch, targets[: len(batch)]))  # noqa: E731
+    paired = lambda fn: lambda batch: fn(batch, targets[: len(batch)])  # noqa: E731
     extractor = metrics.InceptionFeatureExtractor(weights=None, batch_size=args.batch_size)
     generator = build_generator("unet", image_size=SIZE)
     forward = tf.function(lambda x: generator(tf.cast(x, tf.float32) / 127.5 - 1.0, training=False))
@@ -82,11 +86,14 @@ def main() -> None:
         ("PSNR + L1 + L2", paired(lambda p, t: (metrics.psnr(p, t), metrics.l1_distance(p, t)))),
         ("SSIM (float64)", paired(metrics.ssim)),
         ("all pixel metrics", paired(metrics.image_metrics)),
+        ("tf.image.ssim (float32, not used)", paired(lambda p, t: tf.image.ssim(p, t, 255.0))),
         ("FID features (InceptionV3 @299)", extractor),
         ("context: U-Net 256 forward", forward),
     ]
-    print(f"{args.images} images of {SIZE}x{SIZE}, batch {args.batch_size}, median of {args.repeats}; "
-          f"{os.cpu_count()} CPU core(s), TensorFlow {tf.__version__}")
+    print(
+        f"{args.images} images of {SIZE}x{SIZE}, batch {args.batch_size}, median of {args.repeats}; "
+        f"{os.cpu_count()} CPU core(s), TensorFlow {tf.__version__}"
+    )
     print(f"{'measure':34s} {'images/s':>10s} {'ms/image':>10s}")
     for name, work in rows:
         rate = images_per_second(work, predictions, args.batch_size, args.repeats)
@@ -94,6 +101,45 @@ def main() -> None:
     if not args.skip_sqrtm:
         seconds = fid_statistics_seconds(1)  # ~30-90 s on 2 cores: once is enough
         print(f"{'FID statistics (2048-d, sqrtm)':34s} {'once:':>10s} {seconds:9.1f}s")
+    print_accuracy(predictions[:16], targets[:16])
+
+
+def print_accuracy(predictions, targets) -> None:
+    """Max |value - scikit-image| per image of our float64 SSIM/PSNR and of tf.image's float32 ones."""
+    import numpy as np
+    import tensorflow as tf
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from sketch2color.evaluation import metrics
+
+    ours = metrics.image_metrics(predictions, targets)
+    reference_ssim = np.array(
+        [
+            structural_similarity(
+                t,
+                p,
+                gaussian_weights=True,
+                sigma=1.5,
+                use_sample_covariance=False,
+                data_range=255,
+                channel_axis=-1,
+            )
+            for p, t in zip(predictions, targets)
+        ]
+    )
+    reference_psnr = np.array(
+        [peak_signal_noise_ratio(t, p, data_range=255) for p, t in zip(predictions, targets)]
+    )
+    tf_ssim = tf.image.ssim(tf.constant(predictions), tf.constant(targets), 255.0).numpy()
+    tf_psnr = tf.image.psnr(tf.constant(predictions), tf.constant(targets), 255.0).numpy()
+    print(f"\naccuracy on {len(predictions)} images, max |x - scikit-image| (the tests allow 1e-9, 1e-6 dB)")
+    print(f"{'':34s} {'SSIM':>10s} {'PSNR (dB)':>10s}")
+    for name, ssim, psnr in (
+        ("sketch2color (float64)", ours["ssim"], ours["psnr"]),
+        ("tf.image.ssim / psnr (float32)", tf_ssim, tf_psnr),
+    ):
+        ssim_error, psnr_error = np.abs(ssim - reference_ssim).max(), np.abs(psnr - reference_psnr).max()
+        print(f"{name:34s} {ssim_error:10.1e} {psnr_error:10.1e}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Trains each preset for the same short CPU budget on the embedded dataset and writes a comparison table (L1, L2, PSNR, SSIM, images/s, parameters).
+"""Trains each preset for the same short CPU budget on the embedded dataset and writes a comparison
+table (L1, L2, PSNR, SSIM, images/s, parameters).
 
     python benchmarks/bench_presets.py [--budget-seconds 120] [--image-size 64] [--batch-size 4]
         [--presets pix2pix,sgru,...] [--eval-images 32] [--out benchmarks/results/presets.md]
@@ -57,19 +58,52 @@ MAX_STEPS = 10**9  # "until the budget ends": the callback stops fit long before
 def parse_args(argv=None) -> argparse.Namespace:
     from sketch2color.presets import PRESETS
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget-seconds", type=float, default=120.0, help="training wall-clock time per preset, after the first step (default 120)")
-    parser.add_argument("--image-size", type=int, default=64, help="training and evaluation size in px (default 64)")
-    parser.add_argument("--batch-size", type=int, default=4, help="batch size for every preset (default 4; 0: each preset's own)")
-    parser.add_argument("--presets", default=",".join(PRESETS), help=f"comma-separated presets (default all: {','.join(PRESETS)})")
-    parser.add_argument("--eval-images", type=int, default=32, help="validation pairs scored per preset (default 32)")
-    parser.add_argument("--eval-batch-size", type=int, default=8, help="batch size of the evaluation (default 8)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"Markdown table (default {DEFAULT_OUT}); the JSON goes next to it")
-    parser.add_argument("--run-root", type=Path, help="where each preset's run folder goes (default: a new temporary folder)")
-    parser.add_argument("--embedded-train", type=int, default=800, help="pairs in the embedded training set (default 800)")
-    parser.add_argument("--embedded-val", type=int, default=80, help="pairs in the embedded validation set (default 80)")
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=120.0,
+        help="training wall-clock time per preset, after the first step (default 120)",
+    )
+    parser.add_argument(
+        "--image-size", type=int, default=64, help="training and evaluation size in px (default 64)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=4,
+        help="batch size for every preset (default 4; 0: each preset's own)",
+    )
+    parser.add_argument(
+        "--presets",
+        default=",".join(PRESETS),
+        help=f"comma-separated presets (default all: {','.join(PRESETS)})",
+    )
+    parser.add_argument(
+        "--eval-images", type=int, default=32, help="validation pairs scored per preset (default 32)"
+    )
+    parser.add_argument(
+        "--eval-batch-size", type=int, default=8, help="batch size of the evaluation (default 8)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"Markdown table (default {DEFAULT_OUT}); the JSON goes next to it",
+    )
+    parser.add_argument(
+        "--run-root", type=Path, help="where each preset's run folder goes (default: a new temporary folder)"
+    )
+    parser.add_argument(
+        "--embedded-train", type=int, default=800, help="pairs in the embedded training set (default 800)"
+    )
+    parser.add_argument(
+        "--embedded-val", type=int, default=80, help="pairs in the embedded validation set (default 80)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="data and weight seed (default 0)")
-    parser.add_argument("--vgg-weights", default="random", help="VGG16 weights of the feature loss (default random: offline)")
+    parser.add_argument(
+        "--vgg-weights", default="random", help="VGG16 weights of the feature loss (default random: offline)"
+    )
     args = parser.parse_args(argv)
     args.presets = [name.strip() for name in args.presets.split(",") if name.strip()]
     unknown = [name for name in args.presets if name not in PRESETS]
@@ -194,11 +228,22 @@ def train_preset(name: str, args: argparse.Namespace, run_dir: Path) -> dict:
         gan = build_gan(config, steps_per_epoch=MAX_STEPS)  # no lr decay in any preset: constant rate
         build_seconds = time.perf_counter() - start
         budget = _budget_callback(args.budget_seconds)
-        gan.fit(splits.train.repeat(), epochs=1, steps_per_epoch=MAX_STEPS, callbacks=[budget], verbose=0, shuffle=False)
+        gan.fit(
+            splits.train.repeat(),
+            epochs=1,
+            steps_per_epoch=MAX_STEPS,
+            callbacks=[budget],
+            verbose=0,
+            shuffle=False,
+        )
         steps = int(gan.g_optimizer.iterations.numpy())
         assert steps == budget.steps, (steps, budget.steps)
         timed_seconds = budget.last_step_end - budget.first_step_end
-        images_per_sec = (steps - 1) * config.data.batch_size / timed_seconds if steps > 1 and timed_seconds > 0 else float("nan")
+        images_per_sec = (
+            (steps - 1) * config.data.batch_size / timed_seconds
+            if steps > 1 and timed_seconds > 0
+            else float("nan")
+        )
         config.train.steps_per_epoch = steps
         # What train() does before each validation and checkpoint (a no-op without batch norm).
         cb.recalibrate_batch_norm(gan.generator, splits.train.take(config.train.bn_recalibration_batches))
@@ -224,7 +269,9 @@ def train_preset(name: str, args: argparse.Namespace, run_dir: Path) -> dict:
         "build_seconds": build_seconds,
         "first_step_seconds": budget.first_step_end - budget.fit_start,
         "timed_seconds": timed_seconds,
-        "train_losses_mean": {key: float(value) for key, value in budget.last_logs.items()},  # Keras means over the (single) epoch
+        "train_losses_mean": {
+            key: float(value) for key, value in budget.last_logs.items()
+        },  # Keras means over the (single) epoch
         "run_dir": str(run_dir),
     }
 
@@ -237,7 +284,12 @@ def validation_files(args: argparse.Namespace) -> list[Path]:
     from sketch2color.config import DataConfig
     from sketch2color.data import find_pair_files, resolve_data_root, scan_pair_files
 
-    base = DataConfig(image_size=args.image_size, embedded_train=args.embedded_train, embedded_val=args.embedded_val, seed=args.seed)
+    base = DataConfig(
+        image_size=args.image_size,
+        embedded_train=args.embedded_train,
+        embedded_val=args.embedded_val,
+        seed=args.seed,
+    )
     root = resolve_data_root(base)
     files, _ = scan_pair_files(find_pair_files(root, base.val_fraction, base.seed or 0)["val"], skip_bad=True)
     if not files:
@@ -251,8 +303,16 @@ def evaluate_run(run_dir: Path, files: list[Path], args: argparse.Namespace) -> 
 
     model = evaluate.load_model(run_dir)
     assert model.source == "checkpoint", model.source
-    result = evaluate.evaluate(model, files, model.run_config.data, args.image_size, args.eval_batch_size,
-                               extractor=None, samples=0, progress=False)
+    result = evaluate.evaluate(
+        model,
+        files,
+        model.run_config.data,
+        args.image_size,
+        args.eval_batch_size,
+        extractor=None,
+        samples=0,
+        progress=False,
+    )
     return result["results"]
 
 
@@ -263,7 +323,12 @@ def baselines(files: list[Path], args: argparse.Namespace) -> dict:
     from sketch2color.config import DataConfig
     from sketch2color.evaluation import evaluate, metrics
 
-    plain = DataConfig(image_size=args.image_size, embedded_train=args.embedded_train, embedded_val=args.embedded_val, seed=args.seed)
+    plain = DataConfig(
+        image_size=args.image_size,
+        embedded_train=args.embedded_train,
+        embedded_val=args.embedded_val,
+        seed=args.seed,
+    )
     mean_color = evaluate.mean_target_color(files, plain, args.image_size, args.eval_batch_size)
     totals = {"sketch": metrics.MetricTotals(), "mean_color": metrics.MetricTotals()}
     for sketches, targets in evaluate.uint8_batches(files, plain, args.image_size, args.eval_batch_size):
@@ -294,9 +359,12 @@ def markdown(report: dict) -> str:
         f"Each preset trained for {settings['budget_seconds']:g} s of wall-clock time after its first step "
         f"(graph tracing excluded) at {settings['image_size']} px, "
         f"{batch}, "
-        f"on the embedded dataset ({settings['embedded_train']} train / {settings['embedded_val']} val pairs, seed {settings['seed']}); "
-        f"VGG feature-loss weights: {settings['vgg_weights']}. Scored on the first {report['eval_images']} validation pairs "
-        "like `python -m sketch2color.evaluate --no-fid` (generator at training=False, uint8 in/out, metrics on 0..255: "
+        f"on the embedded dataset ({settings['embedded_train']} train / "
+        f"{settings['embedded_val']} val pairs, seed {settings['seed']}); "
+        f"VGG feature-loss weights: {settings['vgg_weights']}. "
+        f"Scored on the first {report['eval_images']} validation pairs "
+        "like `python -m sketch2color.evaluate --no-fid` "
+        "(generator at training=False, uint8 in/out, metrics on 0..255: "
         "L1 = mean |error|, L2 = MSE, PSNR in dB, SSIM).",
         "",
         "| preset | generator | params (G) | params (D) | steps | images/s | L1 | L2 | PSNR | SSIM |",
@@ -305,8 +373,10 @@ def markdown(report: dict) -> str:
     for row in report["presets"]:
         scores = row["metrics"]
         lines.append(
-            f"| {row['preset']} | {row['generator']} | {_count(row['params_generator'])} | {_count(row['params_discriminator'])} "
-            f"| {row['steps']} | {_number(row['images_per_sec'], 2)} | {_number(scores['l1'], 2)} | {_number(scores['l2'], 1)} "
+            f"| {row['preset']} | {row['generator']} "
+            f"| {_count(row['params_generator'])} | {_count(row['params_discriminator'])} "
+            f"| {row['steps']} | {_number(row['images_per_sec'], 2)} "
+            f"| {_number(scores['l1'], 2)} | {_number(scores['l2'], 1)} "
             f"| {_number(scores['psnr'], 2)} | {_number(scores['ssim'], 4)} |"
         )
     for key, label in (("sketch", "baseline: sketch as output"), ("mean_color", "baseline: flat mean color")):
@@ -320,11 +390,14 @@ def markdown(report: dict) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"Machine: {machine['cpu_model'] or 'unknown CPU'}, {machine['cpu_count']} CPUs ({machine['cpus_usable']} usable), "
-        f"{machine['gpus']} GPU; TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, Python {machine['python']}; "
+        f"Machine: {machine['cpu_model'] or 'unknown CPU'}, "
+        f"{machine['cpu_count']} CPUs ({machine['cpus_usable']} usable), "
+        f"{machine['gpus']} GPU; TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, "
+        f"Python {machine['python']}; "
         f"{machine['platform']}; {load}.",
         "",
-        "images/s counts the training steps after the first (which traces the graph). Steps differ between presets "
+        "images/s counts the training steps after the first (which traces the graph). "
+        "Steps differ between presets "
         "because the budget is time, not steps. Timings, mean training losses and the per-preset runs: "
         f"`{Path(report['json']).name}` and `{report['run_root']}`.",
     ]
@@ -356,25 +429,45 @@ def main(argv=None) -> int:
     machine = machine_info()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     files = validation_files(args)  # generates the embedded dataset on first use, before any timing
-    print(f"{len(args.presets)} preset(s), {args.budget_seconds:g} s each; runs in {run_root}", file=sys.stderr)
+    print(
+        f"{len(args.presets)} preset(s), {args.budget_seconds:g} s each; runs in {run_root}", file=sys.stderr
+    )
     rows = []
     for name in args.presets:
         print(f"[{name}] training...", file=sys.stderr, flush=True)
         row = train_preset(name, args, run_root / name)
-        print(f"[{name}] {row['steps']} steps, {_number(row['images_per_sec'], 2)} images/s "
-              f"(build {row['build_seconds']:.1f} s, first step {row['first_step_seconds']:.1f} s); evaluating...",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{name}] {row['steps']} steps, {_number(row['images_per_sec'], 2)} images/s "
+            f"(build {row['build_seconds']:.1f} s, first step {row['first_step_seconds']:.1f} s); "
+            "evaluating...",
+            file=sys.stderr,
+            flush=True,
+        )
         scores = evaluate_run(run_root / name, files, args)
         row["metrics"] = scores["model"]
-        row["input_baselines"] = {"sketch": scores["baseline_sketch"], "mean_color": scores["baseline_mean_color"]}
+        row["input_baselines"] = {
+            "sketch": scores["baseline_sketch"],
+            "mean_color": scores["baseline_mean_color"],
+        }
         rows.append(row)
     machine["load_average_end"] = _load_average()
     out = args.out
     report = {
         "command": command,
         "started": started,
-        "settings": {key: getattr(args, key) for key in ("budget_seconds", "image_size", "batch_size", "embedded_train",
-                                                         "embedded_val", "seed", "vgg_weights", "eval_batch_size")},
+        "settings": {
+            key: getattr(args, key)
+            for key in (
+                "budget_seconds",
+                "image_size",
+                "batch_size",
+                "embedded_train",
+                "embedded_val",
+                "seed",
+                "vgg_weights",
+                "eval_batch_size",
+            )
+        },
         "eval_images": len(files),
         "machine": machine,
         "presets": rows,

@@ -55,8 +55,14 @@ def write_rate(height: int, pairs: int, runs: int) -> list[float]:
         for run in range(runs):
             n_val = max(1, pairs // 10)
             start = time.perf_counter()
-            write_dataset(Path(tmp) / f"run{run}", n_train=pairs - n_val, n_val=n_val, seed=run,
-                          height=height, progress=False)
+            write_dataset(
+                Path(tmp) / f"run{run}",
+                n_train=pairs - n_val,
+                n_val=n_val,
+                seed=run,
+                height=height,
+                progress=False,
+            )
             rates.append(pairs / (time.perf_counter() - start))
     return rates
 
@@ -70,19 +76,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-pairs", type=int, default=60, help="pairs per write_dataset run")
     args = parser.parse_args(argv)
 
-    print(f"sketch2color.data.synthetic benchmark: {2 * args.height}x{args.height} pairs, "
-          f"{pin_to_one_core()}")
+    print(
+        f"sketch2color.data.synthetic benchmark: {2 * args.height}x{args.height} pairs, {pin_to_one_core()}"
+    )
     renders = render_rate(args.height, args.pairs, args.runs)
     median_render = statistics.median(renders)
-    print(f"render_pair   : {median_render:7.1f} pairs/s median of {args.runs} runs x {args.pairs} "
-          f"(runs: {', '.join(f'{r:.1f}' for r in renders)})")
+    print(
+        f"render_pair   : {median_render:7.1f} pairs/s median of {args.runs} runs x {args.pairs} "
+        f"(runs: {', '.join(f'{r:.1f}' for r in renders)})"
+    )
     writes = write_rate(args.height, args.write_pairs, max(1, args.runs // 2))
     median_write = statistics.median(writes)
-    print(f"write_dataset : {median_write:7.1f} pairs/s median of {len(writes)} runs x {args.write_pairs} "
-          f"(render + PNG encode + write; runs: {', '.join(f'{r:.1f}' for r in writes)})")
-    print(f"target        : {TARGET_PAIRS_PER_SECOND:.0f} pairs/s for render_pair -> "
-          f"{median_render / TARGET_PAIRS_PER_SECOND:.2f}x the target "
-          f"({'OK' if median_render >= TARGET_PAIRS_PER_SECOND else 'TOO SLOW'})")
+    print(
+        f"write_dataset : {median_write:7.1f} pairs/s median of {len(writes)} runs x {args.write_pairs} "
+        f"(render + PNG encode + write; runs: {', '.join(f'{r:.1f}' for r in writes)})"
+    )
+    print(
+        f"target        : {TARGET_PAIRS_PER_SECOND:.0f} pairs/s for render_pair -> "
+        f"{median_render / TARGET_PAIRS_PER_SECOND:.2f}x the target "
+        f"({'OK' if median_render >= TARGET_PAIRS_PER_SECOND else 'TOO SLOW'})"
+    )
 
 
 if __name__ == "__main__":

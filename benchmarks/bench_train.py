@@ -37,16 +37,26 @@ def tutorial_step(generator, discriminator, g_opt, d_opt, l1_weight=100.0):
             fake = generator(sketch, training=True)
             real_logits = discriminator([sketch, target], training=True)
             fake_logits = discriminator([sketch, fake], training=True)
-            g_loss = BCE(tf.ones_like(fake_logits), fake_logits) + l1_weight * tf.reduce_mean(tf.abs(target - fake))
-            d_loss = 0.5 * (BCE(tf.ones_like(real_logits), real_logits) + BCE(tf.zeros_like(fake_logits), fake_logits))
-        g_opt.apply_gradients(zip(g_tape.gradient(g_loss, generator.trainable_variables), generator.trainable_variables))
-        d_opt.apply_gradients(zip(d_tape.gradient(d_loss, discriminator.trainable_variables), discriminator.trainable_variables))
+            g_loss = BCE(tf.ones_like(fake_logits), fake_logits) + l1_weight * tf.reduce_mean(
+                tf.abs(target - fake)
+            )
+            d_loss = 0.5 * (
+                BCE(tf.ones_like(real_logits), real_logits) + BCE(tf.zeros_like(fake_logits), fake_logits)
+            )
+        g_opt.apply_gradients(
+            zip(g_tape.gradient(g_loss, generator.trainable_variables), generator.trainable_variables)
+        )
+        d_opt.apply_gradients(
+            zip(d_tape.gradient(d_loss, discriminator.trainable_variables), discriminator.trainable_variables)
+        )
         return g_loss, d_loss
 
     return step
 
 
-def compare(image_size: int, batch_size: int, steps: int, repeats: int, mixed: bool = False) -> tuple[float, float]:
+def compare(
+    image_size: int, batch_size: int, steps: int, repeats: int, mixed: bool = False
+) -> tuple[float, float]:
     """Median images/s of (fit, plain loop) for one size and batch (both in mixed_bfloat16 if ``mixed``)."""
     config = RunConfig()
     config.data.image_size = image_size
@@ -56,7 +66,9 @@ def compare(image_size: int, batch_size: int, steps: int, repeats: int, mixed: b
     shape = (batch_size, image_size, image_size, 3)
     batch = tf.random.uniform(shape, -1, 1, seed=1), tf.random.uniform(shape, -1, 1, seed=2)
     data = tf.data.Dataset.from_tensors(batch).repeat()
-    step = tutorial_step(loop_gan.generator, loop_gan.discriminator, loop_gan.g_optimizer, loop_gan.d_optimizer)
+    step = tutorial_step(
+        loop_gan.generator, loop_gan.discriminator, loop_gan.g_optimizer, loop_gan.d_optimizer
+    )
     fit_gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # trace both before timing
     step(*batch)
     fit_rates, loop_rates = [], []
@@ -80,7 +92,8 @@ def peak_memory_mib(image_size: int, steps: int) -> float:
         f"c = RunConfig(); c.data.image_size = {image_size}\n"
         f"g = build_gan(c, {steps})\n"
         f"b = tf.random.uniform((1, {image_size}, {image_size}, 3), -1, 1)\n"
-        f"g.fit(tf.data.Dataset.from_tensors((b, b)).repeat(), steps_per_epoch={steps}, epochs=1, verbose=0)\n"
+        "g.fit(tf.data.Dataset.from_tensors((b, b)).repeat(), "
+        f"steps_per_epoch={steps}, epochs=1, verbose=0)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -91,7 +104,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="one small 64 px row and no memory run (a smoke test, seconds)")
+    parser.add_argument(
+        "--quick", action="store_true", help="one small 64 px row and no memory run (a smoke test, seconds)"
+    )
     args = parser.parse_args()
     rows = []
     setups = ((64, 2, False),) if args.quick else ((256, 1, False), (256, 1, True), (128, 4, False))
@@ -99,9 +114,15 @@ def main() -> None:
         fit_rate, loop_rate = compare(image_size, batch_size, args.steps, args.repeats, mixed)
         rows.append((image_size, batch_size, mixed, fit_rate, loop_rate))
     memory = None if args.quick else peak_memory_mib(256, args.steps)
-    print(f"\n{'size':>5s} {'batch':>5s} {'precision':>15s} {'fit img/s':>10s} {'loop img/s':>11s} {'fit/loop':>9s}   (median of {args.repeats} x {args.steps} steps)")
+    print(
+        f"\n{'size':>5s} {'batch':>5s} {'precision':>15s} {'fit img/s':>10s} {'loop img/s':>11s} "
+        f"{'fit/loop':>9s}   (median of {args.repeats} x {args.steps} steps)"
+    )
     for image_size, batch_size, mixed, fit_rate, loop_rate in rows:
-        print(f"{image_size:5d} {batch_size:5d} {'mixed_bfloat16' if mixed else 'float32':>15s} {fit_rate:10.2f} {loop_rate:11.2f} {fit_rate / loop_rate:9.2f}")
+        print(
+            f"{image_size:5d} {batch_size:5d} {'mixed_bfloat16' if mixed else 'float32':>15s} "
+            f"{fit_rate:10.2f} {loop_rate:11.2f} {fit_rate / loop_rate:9.2f}"
+        )
     if memory is not None:
         print(f"peak RSS of 256 px training (batch 1, fresh process): {memory:.0f} MiB")
         float32, bf16 = rows[0][3], rows[1][3]

@@ -93,7 +93,9 @@ def choose_method(method: str) -> str:
     has_hub = importlib.util.find_spec("kagglehub") is not None
     has_cli = shutil.which("kaggle") is not None
     if method == "kagglehub" and not has_hub:
-        raise DownloadError("error: kagglehub is not installed: pip install kagglehub (or pip install -e .[kaggle])")
+        raise DownloadError(
+            "error: kagglehub is not installed: pip install kagglehub (or pip install -e .[kaggle])"
+        )
     if method == "cli" and not has_cli:
         raise DownloadError("error: the kaggle command-line tool is not on PATH: pip install kaggle")
     if method == "auto":
@@ -116,17 +118,33 @@ def is_network_error(error: BaseException) -> bool:
             return True
         names = {cls.__name__ for cls in type(error).__mro__}
         # requests / urllib3 classes, matched by name so neither has to be importable here.
-        if names & {"ConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout", "NewConnectionError",
-                    "MaxRetryError", "ProxyError", "SSLError", "URLError", "NameResolutionError"}:
+        if names & {
+            "ConnectionError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "Timeout",
+            "NewConnectionError",
+            "MaxRetryError",
+            "ProxyError",
+            "SSLError",
+            "URLError",
+            "NameResolutionError",
+        }:
             return True
         error = error.__cause__ or error.__context__
     return False
 
 
 NETWORK_MARKERS = (
-    "Max retries exceeded", "Failed to establish a new connection", "Name or service not known",
-    "Temporary failure in name resolution", "Network is unreachable", "Connection refused",
-    "timed out", "ConnectionError", "nodename nor servname",
+    "Max retries exceeded",
+    "Failed to establish a new connection",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "Connection refused",
+    "timed out",
+    "ConnectionError",
+    "nodename nor servname",
 )
 
 
@@ -231,7 +249,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--dest",
         type=Path,
         default=None,
-        help=f"where to put the data (default: kagglehub's cache, ~/.cache/kagglehub; for the CLI ./{DEFAULT_CLI_DEST})",
+        help="where to put the data (default: kagglehub's cache, ~/.cache/kagglehub; "
+        f"for the CLI ./{DEFAULT_CLI_DEST})",
     )
     parser.add_argument(
         "--method",
@@ -245,7 +264,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="download even if no token is found in the usual places (e.g. after `kaggle auth login`, "
         "or to try kagglehub without an account)",
     )
-    parser.add_argument("--force", action="store_true", help="download even if DEST already holds the dataset")
+    parser.add_argument(
+        "--force", action="store_true", help="download even if DEST already holds the dataset"
+    )
     return parser.parse_args(argv)
 
 
@@ -264,12 +285,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DownloadError as error:
         print(error, file=sys.stderr)
         if find_credentials() is None:
-            print("(You will also need a Kaggle API token: run this again after installing to see how.)", file=sys.stderr)
+            print(
+                "(You will also need a Kaggle API token: run this again after installing to see how.)",
+                file=sys.stderr,
+            )
         return 2
     source = find_credentials()
     if source is None and not args.no_credentials_check:
         places = ", ".join(f"{p}/{{kaggle.json,access_token}}" for p in credential_places())
-        print(CREDENTIALS_HELP.format(places=places + "; env KAGGLE_API_TOKEN, KAGGLE_USERNAME + KAGGLE_KEY"), file=sys.stderr)
+        print(
+            CREDENTIALS_HELP.format(places=places + "; env KAGGLE_API_TOKEN, KAGGLE_USERNAME + KAGGLE_KEY"),
+            file=sys.stderr,
+        )
         return 2
     print(f"downloading {DATASET} with {method} (credentials: {source or 'not checked'})", flush=True)
     try:

@@ -173,7 +173,9 @@ def build_pairs(
     """
     src, out = Path(src), Path(out)
     if method not in SKETCH_METHODS:
-        raise UsageError(f"unknown sketch method {method!r}; valid methods: {', '.join(sorted(SKETCH_METHODS))}")
+        raise UsageError(
+            f"unknown sketch method {method!r}; valid methods: {', '.join(sorted(SKETCH_METHODS))}"
+        )
     if size < MIN_SIZE:
         raise UsageError(f"--size must be at least {MIN_SIZE}, got {size}")
     if not 0.0 <= val_fraction < 1.0:
@@ -223,15 +225,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         ),
         epilog="Train on the result with: python -m sketch2color.train --data OUT_DIR",
     )
-    parser.add_argument("src", metavar="SRC_DIR", type=Path, help="folder of color images (searched recursively for png/jpg/jpeg/webp/bmp)")
-    parser.add_argument("out", metavar="OUT_DIR", type=Path, help="output folder; pairs go to OUT_DIR/train/ and OUT_DIR/val/")
+    parser.add_argument(
+        "src",
+        metavar="SRC_DIR",
+        type=Path,
+        help="folder of color images (searched recursively for png/jpg/jpeg/webp/bmp)",
+    )
+    parser.add_argument(
+        "out", metavar="OUT_DIR", type=Path, help="output folder; pairs go to OUT_DIR/train/ and OUT_DIR/val/"
+    )
     parser.add_argument(
         "--method",
         choices=sorted(SKETCH_METHODS),
         default="xdog",
         help="how to draw the sketch: xdog (clean line art, default), canny (1 px edges), gray (luminance)",
     )
-    parser.add_argument("--size", type=int, default=512, help="side of each half in pixels (default 512, as the Kaggle pairs)")
+    parser.add_argument(
+        "--size", type=int, default=512, help="side of each half in pixels (default 512, as the Kaggle pairs)"
+    )
     parser.add_argument(
         "--val-fraction",
         type=float,
@@ -242,7 +253,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-bad",
         action="store_true",
-        help="skip unreadable or corrupt images and list them at the end, instead of stopping with exit code 2",
+        help="skip unreadable or corrupt images and list them at the end, "
+        "instead of stopping with exit code 2",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)

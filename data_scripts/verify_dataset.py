@@ -23,10 +23,16 @@ from sketch2color.data.files import DatasetError, check_pair_file, find_pair_fil
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", help="dataset folder (Kaggle train/ + val/ layout, or a flat folder of pairs)")
-    parser.add_argument("--preview", default="dataset_preview.png", help="where to write the preview grid PNG ('' for none)")
+    parser.add_argument(
+        "root", help="dataset folder (Kaggle train/ + val/ layout, or a flat folder of pairs)"
+    )
+    parser.add_argument(
+        "--preview", default="dataset_preview.png", help="where to write the preview grid PNG ('' for none)"
+    )
     parser.add_argument("--samples", type=int, default=6, help="pairs shown in the preview grid")
-    parser.add_argument("--sketch-side", choices=["left", "right"], default="right", help="which half is the sketch")
+    parser.add_argument(
+        "--sketch-side", choices=["left", "right"], default="right", help="which half is the sketch"
+    )
     parser.add_argument("--val-fraction", type=float, default=0.1, help="validation share for flat folders")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser.parse_args(argv)
@@ -79,7 +85,9 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.preview:
-        summary["preview"] = str(write_preview(root, Path(args.preview), args.samples, args.sketch_side, args.val_fraction))
+        summary["preview"] = str(
+            write_preview(root, Path(args.preview), args.samples, args.sketch_side, args.val_fraction)
+        )
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -39,13 +39,13 @@
 # `$SKETCH2COLOR_CACHE`).
 
 # %% tags=["parameters"]
-IMAGE_SIZE = 256        # pixels per side of a training image (pix2pix: 256; multiple of 16)
-BATCH_SIZE = 4          # pairs per batch
-DATA_DIR = None         # None: the embedded procedural dataset; else a folder of pair files
-EMBEDDED_TRAIN = 800    # embedded dataset size (used when DATA_DIR is None)
+IMAGE_SIZE = 256  # pixels per side of a training image (pix2pix: 256; multiple of 16)
+BATCH_SIZE = 4  # pairs per batch
+DATA_DIR = None  # None: the embedded procedural dataset; else a folder of pair files
+EMBEDDED_TRAIN = 800  # embedded dataset size (used when DATA_DIR is None)
 EMBEDDED_VAL = 80
-SEED = 0                # makes the split, the shuffling and the augmentation reproducible
-N_AUGMENTATIONS = 4     # how many random augmentations of one pair to show
+SEED = 0  # makes the split, the shuffling and the augmentation reproducible
+N_AUGMENTATIONS = 4  # how many random augmentations of one pair to show
 WORK_DIR = "runs/notebook-01"  # scratch files written by this notebook
 
 # %% [markdown]
@@ -100,8 +100,14 @@ def show(images, titles=None, size=3.0):
 # folder, generating the embedded dataset on first use.
 
 # %%
-config = DataConfig(data_dir=DATA_DIR, image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, seed=SEED,
-                    embedded_train=EMBEDDED_TRAIN, embedded_val=EMBEDDED_VAL)
+config = DataConfig(
+    data_dir=DATA_DIR,
+    image_size=IMAGE_SIZE,
+    batch_size=BATCH_SIZE,
+    seed=SEED,
+    embedded_train=EMBEDDED_TRAIN,
+    embedded_val=EMBEDDED_VAL,
+)
 root = data.resolve_data_root(config)
 print(root)
 
@@ -183,8 +189,12 @@ print(len(splits.train_files), "train pairs,", len(splits.val_files), "validatio
 
 sketch_batch, color_batch = next(iter(splits.train))
 print(
-    "sketch", sketch_batch.shape, sketch_batch.dtype.name,
-    "| color", color_batch.shape, color_batch.dtype.name,
+    "sketch",
+    sketch_batch.shape,
+    sketch_batch.dtype.name,
+    "| color",
+    color_batch.shape,
+    color_batch.dtype.name,
 )
 print(f"values in {float(tf.reduce_min(color_batch)):.2f} .. {float(tf.reduce_max(color_batch)):.2f}")
 
@@ -229,8 +239,15 @@ print("one pair:", sketch0.shape, color0.shape)
 augmentations = {
     "default: jitter + flip": DataConfig(image_size=IMAGE_SIZE),
     "strong: + rotation/shear/zoom/shift, sketch noise, color jitter": DataConfig(
-        image_size=IMAGE_SIZE, affine_prob=1.0, rotation=15, shear=8, zoom=0.15, shift=0.08,
-        sketch_noise_prob=1.0, color_jitter_prob=1.0),
+        image_size=IMAGE_SIZE,
+        affine_prob=1.0,
+        rotation=15,
+        shear=8,
+        zoom=0.15,
+        shift=0.08,
+        sketch_noise_prob=1.0,
+        color_jitter_prob=1.0,
+    ),
 }
 for title, augment_config in augmentations.items():
     fig, axes = plt.subplots(3, N_AUGMENTATIONS, figsize=(2.6 * N_AUGMENTATIONS, 8), squeeze=False)
@@ -375,8 +392,18 @@ for i, path in enumerate(files["val"][:6]):
     PILImage.fromarray(color[:, : color.shape[1] * 3 // 4]).save(art_dir / f"art_{i}.png")  # 4:3 portrait
 
 if scripts.is_dir():
-    command = [sys.executable, str(scripts / "make_pairs.py"), str(art_dir), str(pairs_dir),
-               "--method", "xdog", "--size", "256", "--val-fraction", "0.2"]
+    command = [
+        sys.executable,
+        str(scripts / "make_pairs.py"),
+        str(art_dir),
+        str(pairs_dir),
+        "--method",
+        "xdog",
+        "--size",
+        "256",
+        "--val-fraction",
+        "0.2",
+    ]
     completed = subprocess.run(command, capture_output=True, text=True)
     print(completed.stdout[-2000:] or completed.stderr[-2000:])
     made = data.find_pair_files(pairs_dir)

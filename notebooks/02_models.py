@@ -37,9 +37,9 @@
 # takes about a second on a CPU.
 
 # %% tags=["parameters"]
-IMAGE_SIZE = 256        # pixels per side (pix2pix: 256); multiple of 16
-BASE_FILTERS = 64       # width of the first layer (pix2pix: 64; the embedded quick profile: 32)
-DATA_DIR = None         # None: the embedded procedural dataset
+IMAGE_SIZE = 256  # pixels per side (pix2pix: 256); multiple of 16
+BASE_FILTERS = 64  # width of the first layer (pix2pix: 64; the embedded quick profile: 32)
+DATA_DIR = None  # None: the embedded procedural dataset
 EMBEDDED_TRAIN = 800
 EMBEDDED_VAL = 80
 SEED = 0
@@ -158,13 +158,27 @@ plt.show()
 # G gives gray noise with at most a faint trace of the sketch: nothing is learned yet.
 
 # %%
-splits = load_datasets(DataConfig(data_dir=DATA_DIR, image_size=IMAGE_SIZE, batch_size=1, seed=SEED,
-                                  embedded_train=EMBEDDED_TRAIN, embedded_val=EMBEDDED_VAL))
+splits = load_datasets(
+    DataConfig(
+        data_dir=DATA_DIR,
+        image_size=IMAGE_SIZE,
+        batch_size=1,
+        seed=SEED,
+        embedded_train=EMBEDDED_TRAIN,
+        embedded_val=EMBEDDED_VAL,
+    )
+)
 sketch, color = next(iter(splits.val))
 fake = generator(sketch, training=True)  # training=True: dropout on, batch statistics (as in training)
 print(
-    "sketch", sketch.shape, "-> G(sketch)", fake.shape,
-    "values", float(tf.reduce_min(fake)), "..", float(tf.reduce_max(fake)),
+    "sketch",
+    sketch.shape,
+    "-> G(sketch)",
+    fake.shape,
+    "values",
+    float(tf.reduce_min(fake)),
+    "..",
+    float(tf.reduce_max(fake)),
 )
 show([sketch[0], fake[0], color[0]], ["sketch (input)", "untrained G(sketch)", "ground truth"], size=3.5)
 
@@ -182,8 +196,7 @@ candidates = {"real color": color, "random image": random_image, "untrained G(sk
 logits = {name: discriminator([sketch, image], training=False) for name, image in candidates.items()}
 for name, value in logits.items():
     print(
-        f"{name:20s} logits {tuple(value.shape)}  "
-        f"mean sigmoid {float(tf.reduce_mean(tf.sigmoid(value))):.3f}"
+        f"{name:20s} logits {tuple(value.shape)}  mean sigmoid {float(tf.reduce_mean(tf.sigmoid(value))):.3f}"
     )
 
 low = min(float(tf.reduce_min(v)) for v in logits.values())
@@ -226,8 +239,7 @@ print(f"{'size':>5} {'U-Net depth':>12} {'bottleneck':>11} {'D grid':>7}")
 for size in (32, 64, 128, 256, 512):
     levels = default_depth(size)
     print(
-        f"{size:5d} {levels:12d} {size // 2**levels:>9d}px "
-        f"{patch_grid_size(size):5d}x{patch_grid_size(size)}"
+        f"{size:5d} {levels:12d} {size // 2**levels:>9d}px {patch_grid_size(size):5d}x{patch_grid_size(size)}"
     )
 print(f"parameters at {IMAGE_SIZE} px: G {generator.count_params():,}  D {discriminator.count_params():,}")
 

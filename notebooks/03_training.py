@@ -33,19 +33,19 @@
 # 3-5 minutes on 2 CPU cores, enough to see sky, grass and hair colors appear.
 
 # %% tags=["parameters"]
-IMAGE_SIZE = 64          # training resolution (multiple of 16)
+IMAGE_SIZE = 64  # training resolution (multiple of 16)
 BATCH_SIZE = 4
-EPOCHS = 4               # first training run
-MORE_EPOCHS = 1          # added by the resume section
-STEPS_PER_EPOCH = 50     # None: one pass over the training pairs
-BASE_FILTERS = 32        # network width (pix2pix: 64)
-CHECKPOINT_EVERY = 25    # also checkpoint every N steps (plus at every epoch end)
-DATA_DIR = None          # None: the embedded procedural dataset
+EPOCHS = 4  # first training run
+MORE_EPOCHS = 1  # added by the resume section
+STEPS_PER_EPOCH = 50  # None: one pass over the training pairs
+BASE_FILTERS = 32  # network width (pix2pix: 64)
+CHECKPOINT_EVERY = 25  # also checkpoint every N steps (plus at every epoch end)
+DATA_DIR = None  # None: the embedded procedural dataset
 EMBEDDED_TRAIN = 800
 EMBEDDED_VAL = 80
 SEED = 0
 RUN_DIR = "runs/notebook-03"
-OVERWRITE = True         # start from scratch: delete RUN_DIR first (False: continue a previous run)
+OVERWRITE = True  # start from scratch: delete RUN_DIR first (False: continue a previous run)
 
 # %% [markdown]
 # **Real dataset / GPU** (the paper's setup): `DATA_DIR = "~/data/anime-pairs"`,
@@ -146,8 +146,13 @@ del gan  # train() below builds its own
 # %%
 result = training.train(config)
 print(
-    result.run_dir, "| epochs done:", result.epochs_done, "| steps:", result.step,
-    "| export:", result.export_dir,
+    result.run_dir,
+    "| epochs done:",
+    result.epochs_done,
+    "| steps:",
+    result.step,
+    "| export:",
+    result.export_dir,
 )
 
 # %% [markdown]
@@ -164,6 +169,7 @@ for path in sorted(run_dir.rglob("*")):
 # from gray toward the ground truth. The generator runs with `training=False` here, as in the
 # exported model.
 
+
 # %%
 def show_previews(paths, max_shown=5):
     """Preview PNGs side by side (first, last and evenly spaced ones in between)."""
@@ -176,6 +182,7 @@ def show_previews(paths, max_shown=5):
         axis.axis("off")
     plt.tight_layout()
     plt.show()
+
 
 previews = sorted((run_dir / "previews").glob("epoch_*.png"))
 print(len(previews), "previews:", [p.name for p in previews])

@@ -34,23 +34,23 @@
 # ## Parameters
 
 # %% tags=["parameters"]
-RUN_DIR = "runs/notebook-03"   # the run of notebook 03 (trained here if it has no checkpoint)
+RUN_DIR = "runs/notebook-03"  # the run of notebook 03 (trained here if it has no checkpoint)
 # Only used to train a run when RUN_DIR has none (same meaning as in notebook 03):
 IMAGE_SIZE = 64
 BATCH_SIZE = 4
 EPOCHS = 2
 STEPS_PER_EPOCH = 40
 BASE_FILTERS = 32
-DATA_DIR = None                # None: the embedded procedural dataset
+DATA_DIR = None  # None: the embedded procedural dataset
 EMBEDDED_TRAIN = 800
 EMBEDDED_VAL = 80
 SEED = 0
 # Evaluation:
-MAX_EVAL_IMAGES = None         # None: the whole validation split
-FID = False                    # FID/KID need the InceptionV3 ImageNet weights (~90 MB)
-INCEPTION_WEIGHTS = None       # a weights file; None: the Keras cache (~/.keras/models)
-EXPORT_DIR = None              # None: RUN_DIR/export
-MY_SKETCH = None               # path to your own sketch image to colorize, or None
+MAX_EVAL_IMAGES = None  # None: the whole validation split
+FID = False  # FID/KID need the InceptionV3 ImageNet weights (~90 MB)
+INCEPTION_WEIGHTS = None  # a weights file; None: the Keras cache (~/.keras/models)
+EXPORT_DIR = None  # None: RUN_DIR/export
+MY_SKETCH = None  # path to your own sketch image to colorize, or None
 
 # %% [markdown]
 # **Real dataset / GPU.** Point `RUN_DIR` at the run trained on the Kaggle data, and set
@@ -168,8 +168,10 @@ print("sketches", sketches.shape, sketches.dtype, "-> predictions", predictions.
 
 for name, outputs in (("model", predictions), ("sketch as output", sketches)):
     values = metrics.image_metrics(outputs, targets)
-    print(f"{name:17s} PSNR {values['psnr'].mean():6.2f} dB  SSIM {values['ssim'].mean():.4f}  "
-          f"L1 {values['l1'].mean():6.2f}  L2 {values['mse'].mean():8.1f}")
+    print(
+        f"{name:17s} PSNR {values['psnr'].mean():6.2f} dB  SSIM {values['ssim'].mean():.4f}  "
+        f"L1 {values['l1'].mean():6.2f}  L2 {values['mse'].mean():8.1f}"
+    )
 count = min(4, len(sketches))
 fig, axes = plt.subplots(3, count, figsize=(2.6 * count, 8), squeeze=False)
 for i in range(count):
@@ -197,8 +199,12 @@ plt.show()
 
 # %%
 results, report_dir = evaluate.evaluate_model(
-    run_dir, split="val", out=run_dir / "evaluation-val", max_images=MAX_EVAL_IMAGES or None,
-    fid=FID, inception_weights=str(INCEPTION_WEIGHTS) if INCEPTION_WEIGHTS else None,
+    run_dir,
+    split="val",
+    out=run_dir / "evaluation-val",
+    max_images=MAX_EVAL_IMAGES or None,
+    fid=FID,
+    inception_weights=str(INCEPTION_WEIGHTS) if INCEPTION_WEIGHTS else None,
 )
 print(json.dumps(results["metrics"]["model"], indent=1))
 

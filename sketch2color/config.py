@@ -33,34 +33,75 @@ class DataConfig:
     (e.g. ``rotation=10`` rotates by a random angle in [-10, 10] degrees).
     """
 
-    data_dir: str | None = option(None, "--data", "dataset folder (Kaggle train/ + val/ layout, nested one level, or a flat folder of pair images); default: the embedded procedural dataset", metavar="FOLDER")
-    image_size: int = option(256, "--image-size", "training resolution in pixels (embedded: 128, with --data: 256)")
-    sketch_side: str = option("right", "--sketch-side", "which half of a pair file is the sketch (default right)", choices=("left", "right"))
+    data_dir: str | None = option(
+        None,
+        "--data",
+        "dataset folder (Kaggle train/ + val/ layout, nested one level, or a flat folder of pair images); "
+        "default: the embedded procedural dataset",
+        metavar="FOLDER",
+    )
+    image_size: int = option(
+        256, "--image-size", "training resolution in pixels (embedded: 128, with --data: 256)"
+    )
+    sketch_side: str = option(
+        "right",
+        "--sketch-side",
+        "which half of a pair file is the sketch (default right)",
+        choices=("left", "right"),
+    )
     val_fraction: float = option(0.1, "--val-fraction", "validation share of a flat folder (default 0.1)")
     batch_size: int = option(1, "--batch-size", "images per step (embedded: 4, with --data: 1)")
     seed: int | None = option(0, "--seed", "seed for shuffling, augmentation and weights (default 0)")
-    cache: str = option("memory", "--cache", "'memory' (default), 'none', or a folder for an on-disk cache of decoded pairs")
+    cache: str = option(
+        "memory", "--cache", "'memory' (default), 'none', or a folder for an on-disk cache of decoded pairs"
+    )
     shuffle_buffer: int = 1000
-    skip_bad: bool = option(False, "--skip-bad", "skip unreadable or non-2:1 files (and list them) instead of stopping", const=True)
+    skip_bad: bool = option(
+        False,
+        "--skip-bad",
+        "skip unreadable or non-2:1 files (and list them) instead of stopping",
+        const=True,
+    )
     # Geometry, applied identically to sketch and color.
     jitter: bool = option(True, "--no-jitter", "turn off the 286->256 random-crop jitter", const=False)
     jitter_scale: float = 286 / 256
     flip_prob: float = option(0.5, "--flip-prob", "horizontal flip probability (default 0.5)")
-    affine_prob: float = option(0.0, "--affine-prob", "probability of a random rotation/shear/zoom/shift (default 0)")
+    affine_prob: float = option(
+        0.0, "--affine-prob", "probability of a random rotation/shear/zoom/shift (default 0)"
+    )
     rotation: float = option(0.0, "--rotation", "max rotation in degrees for --affine-prob")
     shear: float = option(0.0, "--shear", "max shear in degrees for --affine-prob")
     zoom: float = option(0.0, "--zoom", "max zoom fraction for --affine-prob")
     shift: float = option(0.0, "--shift", "max shift fraction for --affine-prob")
     # Photometric, applied to one side only.
-    sketch_noise_prob: float = option(0.0, "--sketch-noise-prob", "probability of Gaussian noise on the sketch (default 0)")
+    sketch_noise_prob: float = option(
+        0.0, "--sketch-noise-prob", "probability of Gaussian noise on the sketch (default 0)"
+    )
     sketch_noise_std: float = 0.05  # in [-1, 1] units
-    color_jitter_prob: float = option(0.0, "--color-jitter-prob", "probability of color jitter on the target (default 0)")
+    color_jitter_prob: float = option(
+        0.0, "--color-jitter-prob", "probability of color jitter on the target (default 0)"
+    )
     color_jitter: float = 0.1  # brightness/contrast/saturation/hue strength
     # Model input: the dataset's sketch, or edges / grayscale derived from the color image,
     # plus optional conditioning planes (see sketch2color.conditioning).
-    input_mode: str = option("sketch", "--input-mode", "model input: the dataset's sketch (default), Canny edges or grayscale of the color image", choices=("sketch", "edges", "gray"))
-    palette: bool = option(False, "--palette", "condition on a 9-color K-means palette of a reference (the target in training): +27 input planes", const=True)
-    hints: bool = option(False, "--hints", "condition on sparse color hints sampled from the target: +4 input planes", const=True)
+    input_mode: str = option(
+        "sketch",
+        "--input-mode",
+        "model input: the dataset's sketch (default), Canny edges or grayscale of the color image",
+        choices=("sketch", "edges", "gray"),
+    )
+    palette: bool = option(
+        False,
+        "--palette",
+        "condition on a 9-color K-means palette of a reference (the target in training): +27 input planes",
+        const=True,
+    )
+    hints: bool = option(
+        False,
+        "--hints",
+        "condition on sparse color hints sampled from the target: +4 input planes",
+        const=True,
+    )
     hint_keep_prob: float = 0.02  # share of 4x4 cells that carry a hint
     hint_empty_prob: float = 0.1  # share of examples with no hints at all
     # Embedded dataset size (used when data_dir is None).
@@ -81,7 +122,14 @@ class DataConfig:
             raise ConfigError(f"jitter_scale must be >= 1, got {self.jitter_scale}")
         if self.input_mode not in ("sketch", "edges", "gray"):
             raise ConfigError(f"input_mode must be 'sketch', 'edges' or 'gray', got {self.input_mode!r}")
-        for name in ("flip_prob", "affine_prob", "sketch_noise_prob", "color_jitter_prob", "hint_keep_prob", "hint_empty_prob"):
+        for name in (
+            "flip_prob",
+            "affine_prob",
+            "sketch_noise_prob",
+            "color_jitter_prob",
+            "hint_keep_prob",
+            "hint_empty_prob",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be a probability in [0, 1], got {value}")
@@ -92,7 +140,11 @@ class ModelConfig:
     """Which generator and discriminator to build (names from the registry) and their settings."""
 
     generator: str = option("unet", "--generator", "generator name from the registry (default unet)")
-    discriminator: str = option("patchgan", "--discriminator", "discriminator name from the registry, or 'none' for no adversary (default patchgan)")
+    discriminator: str = option(
+        "patchgan",
+        "--discriminator",
+        "discriminator name from the registry, or 'none' for no adversary (default patchgan)",
+    )
     generator_kwargs: dict = dataclasses.field(default_factory=dict)
     discriminator_kwargs: dict = dataclasses.field(default_factory=dict)
 
@@ -102,25 +154,73 @@ class TrainConfig:
     """Optimization, losses, schedule, checkpointing and previews."""
 
     epochs: int = option(150, "--epochs", "epochs to train in total (embedded: 10, with --data: 150)")
-    steps_per_epoch: int | None = option(None, "--steps-per-epoch", "steps per epoch (embedded: 150; with --data: one pass over the pairs)")
+    steps_per_epoch: int | None = option(
+        None, "--steps-per-epoch", "steps per epoch (embedded: 150; with --data: one pass over the pairs)"
+    )
     learning_rate: float = option(2e-4, "--lr", "Adam learning rate for both networks (default 2e-4)")
     beta_1: float = option(0.5, "--beta1", "Adam beta_1 (default 0.5)")
-    lr_decay_epochs: int = option(0, "--lr-decay-epochs", "decay the learning rate linearly to 0 over the last N epochs (default 0: constant)")
-    l1_weight: float = option(100.0, "--l1-weight", "weight of the L1 term in the generator loss (default 100)")
+    lr_decay_epochs: int = option(
+        0,
+        "--lr-decay-epochs",
+        "decay the learning rate linearly to 0 over the last N epochs (default 0: constant)",
+    )
+    l1_weight: float = option(
+        100.0, "--l1-weight", "weight of the L1 term in the generator loss (default 100)"
+    )
     l2_weight: float = option(0.0, "--l2-weight", "weight of an L2 term (default 0; convnet-l2: 1)")
-    feature_weight: float = option(0.0, "--feature-weight", "weight of the VGG16 feature loss (default 0; sgru, reference: 1e-4)")
-    tv_weight: float = option(0.0, "--tv-weight", "weight of the total-variation loss (default 0; reference: 1e-2)")
-    vgg_weights: str = option("imagenet", "--vgg-weights", "VGG16 weights for the feature loss: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'")
-    adversarial_loss: str = option("vanilla", "--gan-loss", "adversarial loss (default vanilla: BCE from logits)", choices=("vanilla", "lsgan", "hinge"))
-    mixed_precision: bool = option(False, "--mixed-precision", "compute in bfloat16 (faster on CPUs with AMX and on recent GPUs); losses stay float32", const=True)
-    checkpoint_every_steps: int = option(500, "--checkpoint-every", "also checkpoint every N steps (default 500; 0: only at epoch ends)")
+    feature_weight: float = option(
+        0.0, "--feature-weight", "weight of the VGG16 feature loss (default 0; sgru, reference: 1e-4)"
+    )
+    tv_weight: float = option(
+        0.0, "--tv-weight", "weight of the total-variation loss (default 0; reference: 1e-2)"
+    )
+    vgg_weights: str = option(
+        "imagenet",
+        "--vgg-weights",
+        "VGG16 weights for the feature loss: 'imagenet' (Keras cache, default), a local .h5 file, "
+        "or 'random'",
+    )
+    adversarial_loss: str = option(
+        "vanilla",
+        "--gan-loss",
+        "adversarial loss (default vanilla: BCE from logits)",
+        choices=("vanilla", "lsgan", "hinge"),
+    )
+    mixed_precision: bool = option(
+        False,
+        "--mixed-precision",
+        "compute in bfloat16 (faster on CPUs with AMX and on recent GPUs); losses stay float32",
+        const=True,
+    )
+    checkpoint_every_steps: int = option(
+        500, "--checkpoint-every", "also checkpoint every N steps (default 500; 0: only at epoch ends)"
+    )
     keep_checkpoints: int = option(3, "--keep-checkpoints", "checkpoints kept (default 3)")
-    preview_samples: int = option(4, "--preview-samples", "validation sketches in each epoch's preview (default 4)")
-    validation_steps: int | None = option(None, "--validation-steps", "validation batches per epoch (default: all)")
-    bn_recalibration_batches: int = option(20, "--bn-recalibration-batches", "training batches that recompute batch-norm statistics before each validation, preview and checkpoint (default 20; 0: off)")
-    metrics_images: int | None = option(64, "--metrics-images", "validation images scored for PSNR/SSIM/L1 each epoch (default 64; 0: off)")
-    fid_every: int = option(5, "--fid-every", "FID/KID on the validation images every N epochs (default 5; 0: never); needs the Inception weights")
-    inception_weights: str = option("imagenet", "--inception-weights", "InceptionV3 weights for FID/KID: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'")
+    preview_samples: int = option(
+        4, "--preview-samples", "validation sketches in each epoch's preview (default 4)"
+    )
+    validation_steps: int | None = option(
+        None, "--validation-steps", "validation batches per epoch (default: all)"
+    )
+    bn_recalibration_batches: int = option(
+        20,
+        "--bn-recalibration-batches",
+        "training batches that recompute batch-norm statistics before each validation, preview and "
+        "checkpoint (default 20; 0: off)",
+    )
+    metrics_images: int | None = option(
+        64, "--metrics-images", "validation images scored for PSNR/SSIM/L1 each epoch (default 64; 0: off)"
+    )
+    fid_every: int = option(
+        5,
+        "--fid-every",
+        "FID/KID on the validation images every N epochs (default 5; 0: never); needs the Inception weights",
+    )
+    inception_weights: str = option(
+        "imagenet",
+        "--inception-weights",
+        "InceptionV3 weights for FID/KID: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'",
+    )
     export: bool = option(True, "--no-export", "do not export the SavedModel at the end", const=False)
 
 

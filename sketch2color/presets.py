@@ -4,13 +4,25 @@ Each preset is a set of overrides on the default :class:`~sketch2color.config.Ru
 (whose defaults are pix2pix's). ``python -m sketch2color.train --preset NAME`` applies one;
 flags given on the command line still win, and the run's ``config.json`` records the result.
 
-| preset | generator | adversary | losses | notes |
-|---|---|---|---|---|
-| pix2pix | U-Net (8 levels) | 70x70 PatchGAN, BN | BCE + 100 L1 | Isola et al. 2017; Liao, Ahmed & Shrestha, "Anime Sketch Colorization using GAN-based Techniques" |
-| convnet-l2 | encoder-decoder, no skips | none | L2 | Fu, Hsu & Yang 2017, "Colorization Using ConvNet and GAN": gray input, batch 64, Adam beta_1 0.9 |
-| sgru | swish-gated residual U-Net | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | Liu, Chen & Hu 2019, "Anime Sketch Coloring with Swish-Gated Residual U-Net" |
-| sgru-hints | the same + color hints | PatchGAN, spectral norm | BCE + 100 L1 + 1e-4 VGG | the same with sparse color hint maps |
-| reference | residual GN+WS U-Net, attention gates, noise | PatchGAN, spectral norm | LSGAN + 100 L1 + 1e-4 VGG + 1e-2 TV | "Anime Sketch Colorizer: Automatic Sketch Colorization with Reference Image" (2020): K-means palette of a reference, batch 2; Qiao et al. 2019 (Weight Standardization), Oktay et al. 2018 (attention gates), Karras et al. 2019 (noise), Miyato et al. 2018 (spectral norm) |
+The presets:
+
+- ``pix2pix``: generator U-Net (8 levels); adversary 70x70 PatchGAN, BN; losses BCE + 100 L1.
+  Notes: Isola et al. 2017; Liao, Ahmed & Shrestha, "Anime Sketch Colorization using GAN-based
+  Techniques".
+- ``convnet-l2``: generator encoder-decoder, no skips; adversary none; losses L2.
+  Notes: Fu, Hsu & Yang 2017, "Colorization Using ConvNet and GAN": gray input, batch 64,
+  Adam beta_1 0.9.
+- ``sgru``: generator swish-gated residual U-Net; adversary PatchGAN, spectral norm;
+  losses BCE + 100 L1 + 1e-4 VGG.
+  Notes: Liu, Chen & Hu 2019, "Anime Sketch Coloring with Swish-Gated Residual U-Net".
+- ``sgru-hints``: generator the same + color hints; adversary PatchGAN, spectral norm;
+  losses BCE + 100 L1 + 1e-4 VGG.
+  Notes: the same with sparse color hint maps.
+- ``reference``: generator residual GN+WS U-Net, attention gates, noise; adversary PatchGAN,
+  spectral norm; losses LSGAN + 100 L1 + 1e-4 VGG + 1e-2 TV.
+  Notes: "Anime Sketch Colorizer: Automatic Sketch Colorization with Reference Image" (2020):
+  K-means palette of a reference, batch 2; Qiao et al. 2019 (Weight Standardization), Oktay et
+  al. 2018 (attention gates), Karras et al. 2019 (noise), Miyato et al. 2018 (spectral norm).
 """
 
 from __future__ import annotations

@@ -114,7 +114,9 @@ def read_history(path: str | Path) -> dict[str, list[float]]:
     return columns
 
 
-def prepare_run_dir(config: RunConfig, explicit: set[tuple[str, str]] | None = None) -> tuple[RunConfig, bool]:
+def prepare_run_dir(
+    config: RunConfig, explicit: set[tuple[str, str]] | None = None
+) -> tuple[RunConfig, bool]:
     """Create the run directory, or reload a previous run's config to resume it.
 
     ``explicit`` names the settings the user gave on this invocation; they override the saved

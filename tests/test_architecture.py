@@ -51,7 +51,9 @@ def module_name(path: Path) -> str:
 
 
 def package_modules() -> dict[str, ast.Module]:
-    return {module_name(path): ast.parse(path.read_text(), str(path)) for path in sorted(PACKAGE.rglob("*.py"))}
+    return {
+        module_name(path): ast.parse(path.read_text(), str(path)) for path in sorted(PACKAGE.rglob("*.py"))
+    }
 
 
 def imported_modules(module: str, tree: ast.Module) -> list[tuple[str, int]]:
@@ -60,7 +62,9 @@ def imported_modules(module: str, tree: ast.Module) -> list[tuple[str, int]]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [(alias.name, node.lineno) for alias in node.names if alias.name.startswith("sketch2color")]
+            found += [
+                (alias.name, node.lineno) for alias in node.names if alias.name.startswith("sketch2color")
+            ]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
@@ -121,8 +125,14 @@ def test_no_imports_inside_functions():
         for node in ast.walk(ast.parse("\n".join(lines))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 for inner in ast.walk(node):
-                    if isinstance(inner, (ast.Import, ast.ImportFrom)) and "optional" not in lines[inner.lineno - 1]:
-                        problems.append(f"{path.relative_to(PACKAGE.parent)}:{inner.lineno}: {lines[inner.lineno - 1].strip()}")
+                    if (
+                        isinstance(inner, (ast.Import, ast.ImportFrom))
+                        and "optional" not in lines[inner.lineno - 1]
+                    ):
+                        problems.append(
+                            f"{path.relative_to(PACKAGE.parent)}:{inner.lineno}: "
+                            f"{lines[inner.lineno - 1].strip()}"
+                        )
     assert not problems, "imports inside functions:\n" + "\n".join(problems)
 
 
@@ -138,7 +148,8 @@ def test_data_files_sketches_and_the_renderer_do_not_load_tensorflow():
     """The data scripts start fast: file checks, line art and the procedural renderer are TF-free."""
     code = (
         "import sys\n"
-        "import sketch2color.data.files, sketch2color.data.sketch, sketch2color.data.synthetic, sketch2color.config\n"
+        "import sketch2color.data.files, sketch2color.data.sketch, sketch2color.data.synthetic, "
+        "sketch2color.config\n"
         "from sketch2color.data import read_pair, split_of\n"
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )

@@ -25,7 +25,9 @@ DOWNLOAD = REPO / "data_scripts" / "download_kaggle.py"
 SIZE = 64
 
 
-def run_script(script: Path, *args, env: dict | None = None, extra_path: Path | None = None) -> subprocess.CompletedProcess:
+def run_script(
+    script: Path, *args, env: dict | None = None, extra_path: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run a data script with this interpreter from the repo root; returns the finished process."""
     environment = dict(os.environ if env is None else env)
     python_path = [str(REPO)] + ([str(extra_path)] if extra_path else [])
@@ -58,7 +60,10 @@ def drawing(height: int, width: int, seed: int = 0) -> np.ndarray:
     image = np.full((height, width, 3), 240, np.uint8)
     for _ in range(3):
         color = tuple(int(c) for c in rng.integers(0, 200, 3))
-        center = (int(rng.integers(width // 4, 3 * width // 4)), int(rng.integers(height // 4, 3 * height // 4)))
+        center = (
+            int(rng.integers(width // 4, 3 * width // 4)),
+            int(rng.integers(height // 4, 3 * height // 4)),
+        )
         cv2.circle(image, center, int(min(height, width) // 5), color, thickness=-1)
     cv2.rectangle(image, (width // 8, height // 8), (width // 3, height // 3), (20, 30, 120), thickness=-1)
     return image
@@ -104,7 +109,7 @@ def source_folder(tmp_path) -> tuple[Path, dict[str, np.ndarray]]:
     Image.fromarray(jpeg).save(src / "nested" / "photo.jpg", quality=92)
     expected["nested__photo.png"] = np.asarray(Image.open(src / "nested" / "photo.jpg").convert("RGB"))
 
-    deep = (drawing(72, 72, 5)[..., 0].astype(np.uint16) * 257)  # full 16-bit range
+    deep = drawing(72, 72, 5)[..., 0].astype(np.uint16) * 257  # full 16-bit range
     Image.fromarray(deep).save(src / "deep16.png")
     assert Image.open(src / "deep16.png").mode.startswith("I")
     gray8 = (deep // 257).astype(np.uint8)
@@ -151,7 +156,9 @@ def test_make_pairs_reads_every_kind_of_image(source_folder, tmp_path):
         color, sketch = pair[:, :SIZE], pair[:, SIZE:]
         difference = np.abs(color.astype(int) - expected_color(expected[name]).astype(int))
         assert difference.max() <= 1, f"{name}: left half is not the resized color image"
-        assert np.array_equal(sketch[..., 0], sketch[..., 1]) and np.array_equal(sketch[..., 1], sketch[..., 2]), name
+        assert np.array_equal(sketch[..., 0], sketch[..., 1]) and np.array_equal(
+            sketch[..., 1], sketch[..., 2]
+        ), name
         assert (sketch[..., 0] >= 250).mean() > 0.6, f"{name}: sketch should be mostly white"
         assert (sketch[..., 0] < 160).any(), f"{name}: sketch has no lines"
     # The transparent band of the RGBA file is white paper in the color half.
@@ -253,7 +260,18 @@ def test_make_pairs_output_inside_source_is_not_reread(tmp_path):
 def test_make_pairs_help_documents_every_flag():
     result = run_script(MAKE_PAIRS, "--help")
     assert result.returncode == 0
-    for flag in ("--method", "--size", "--val-fraction", "--seed", "--skip-bad", "SRC_DIR", "OUT_DIR", "xdog", "canny", "gray"):
+    for flag in (
+        "--method",
+        "--size",
+        "--val-fraction",
+        "--seed",
+        "--skip-bad",
+        "SRC_DIR",
+        "OUT_DIR",
+        "xdog",
+        "canny",
+        "gray",
+    ):
         assert flag in result.stdout
 
 
@@ -294,7 +312,10 @@ def dataset_download(handle, path=None, **kwargs):
             raise OSError("[Errno -3] Temporary failure in name resolution")
         except OSError as cause:
             raise ConnectionError("Max retries exceeded with url: /api/v1/datasets") from cause
-    root = Path(os.environ.get("KAGGLEHUB_CACHE") or os.environ["FAKE_CACHE"]) / "datasets" / handle / "versions" / "1"
+    root = (
+        Path(os.environ.get("KAGGLEHUB_CACHE") or os.environ["FAKE_CACHE"])
+        / "datasets" / handle / "versions" / "1"
+    )
     for split in ("train", "val"):
         (root / "data" / split).mkdir(parents=True, exist_ok=True)
     return str(root)
@@ -354,7 +375,9 @@ def test_download_without_credentials_or_tools_exits_2(clean_env, tmp_path):
 
 
 def test_download_without_credentials_explains_how_to_get_them(clean_env, fake_hub):
-    result = run_script(DOWNLOAD, "--dest", Path(clean_env["HOME"]) / "data", env=clean_env, extra_path=fake_hub)
+    result = run_script(
+        DOWNLOAD, "--dest", Path(clean_env["HOME"]) / "data", env=clean_env, extra_path=fake_hub
+    )
     assert result.returncode == 2
     assert "no Kaggle API credentials" in result.stderr
     assert "kaggle.json" in result.stderr and "https://www.kaggle.com/settings" in result.stderr
@@ -396,7 +419,12 @@ def test_download_with_the_kaggle_cli(clean_env, tmp_path, mode):
     cli = bin_dir / "kaggle"
     cli.write_text(FAKE_KAGGLE_CLI.format(python=sys.executable))
     cli.chmod(0o755)
-    env = dict(clean_env, PATH=f"{bin_dir}{os.pathsep}{clean_env.get('PATH', '')}", KAGGLE_API_TOKEN="token", FAKE_MODE=mode)
+    env = dict(
+        clean_env,
+        PATH=f"{bin_dir}{os.pathsep}{clean_env.get('PATH', '')}",
+        KAGGLE_API_TOKEN="token",
+        FAKE_MODE=mode,
+    )
     dest = tmp_path / "kaggle-data"
     result = run_script(DOWNLOAD, "--method", "cli", "--dest", dest, env=env)
     arguments = Path(env["FAKE_CALLS"]).read_text()

@@ -53,33 +53,72 @@ TEST_OVERRIDES = {
     ("train", "validation_steps"): 1,
 }
 
-# What each preset must set up, written out from the table in presets.py's docstring (not read
+# What each preset must set up, written out from the list in presets.py's docstring (not read
 # from PRESETS, so a wrong value there fails here). Keys are "section.field".
 EXPECTED = {
     "pix2pix": {
-        "model.generator": "unet", "model.discriminator": "patchgan", "train.adversarial_loss": "vanilla",
-        "train.l1_weight": 100.0, "train.l2_weight": 0.0, "train.feature_weight": 0.0, "train.tv_weight": 0.0,
-        "train.beta_1": 0.5, "data.input_mode": "sketch", "data.palette": False, "data.hints": False,
+        "model.generator": "unet",
+        "model.discriminator": "patchgan",
+        "train.adversarial_loss": "vanilla",
+        "train.l1_weight": 100.0,
+        "train.l2_weight": 0.0,
+        "train.feature_weight": 0.0,
+        "train.tv_weight": 0.0,
+        "train.beta_1": 0.5,
+        "data.input_mode": "sketch",
+        "data.palette": False,
+        "data.hints": False,
     },
     "convnet-l2": {
-        "model.generator": "convnet", "model.discriminator": "none",
-        "train.l1_weight": 0.0, "train.l2_weight": 1.0, "train.feature_weight": 0.0, "train.tv_weight": 0.0,
-        "train.beta_1": 0.9, "data.input_mode": "gray", "data.palette": False, "data.hints": False,
+        "model.generator": "convnet",
+        "model.discriminator": "none",
+        "train.l1_weight": 0.0,
+        "train.l2_weight": 1.0,
+        "train.feature_weight": 0.0,
+        "train.tv_weight": 0.0,
+        "train.beta_1": 0.9,
+        "data.input_mode": "gray",
+        "data.palette": False,
+        "data.hints": False,
     },
     "sgru": {
-        "model.generator": "sgru", "model.discriminator": "patchgan_spectral", "train.adversarial_loss": "vanilla",
-        "train.l1_weight": 100.0, "train.l2_weight": 0.0, "train.feature_weight": 1e-4, "train.tv_weight": 0.0,
-        "train.beta_1": 0.5, "data.input_mode": "sketch", "data.palette": False, "data.hints": False,
+        "model.generator": "sgru",
+        "model.discriminator": "patchgan_spectral",
+        "train.adversarial_loss": "vanilla",
+        "train.l1_weight": 100.0,
+        "train.l2_weight": 0.0,
+        "train.feature_weight": 1e-4,
+        "train.tv_weight": 0.0,
+        "train.beta_1": 0.5,
+        "data.input_mode": "sketch",
+        "data.palette": False,
+        "data.hints": False,
     },
     "sgru-hints": {
-        "model.generator": "sgru", "model.discriminator": "patchgan_spectral", "train.adversarial_loss": "vanilla",
-        "train.l1_weight": 100.0, "train.l2_weight": 0.0, "train.feature_weight": 1e-4, "train.tv_weight": 0.0,
-        "train.beta_1": 0.5, "data.input_mode": "sketch", "data.palette": False, "data.hints": True,
+        "model.generator": "sgru",
+        "model.discriminator": "patchgan_spectral",
+        "train.adversarial_loss": "vanilla",
+        "train.l1_weight": 100.0,
+        "train.l2_weight": 0.0,
+        "train.feature_weight": 1e-4,
+        "train.tv_weight": 0.0,
+        "train.beta_1": 0.5,
+        "data.input_mode": "sketch",
+        "data.palette": False,
+        "data.hints": True,
     },
     "reference": {
-        "model.generator": "reference_unet", "model.discriminator": "patchgan_spectral", "train.adversarial_loss": "lsgan",
-        "train.l1_weight": 100.0, "train.l2_weight": 0.0, "train.feature_weight": 1e-4, "train.tv_weight": 1e-2,
-        "train.beta_1": 0.5, "data.input_mode": "sketch", "data.palette": True, "data.hints": False,
+        "model.generator": "reference_unet",
+        "model.discriminator": "patchgan_spectral",
+        "train.adversarial_loss": "lsgan",
+        "train.l1_weight": 100.0,
+        "train.l2_weight": 0.0,
+        "train.feature_weight": 1e-4,
+        "train.tv_weight": 1e-2,
+        "train.beta_1": 0.5,
+        "data.input_mode": "sketch",
+        "data.palette": True,
+        "data.hints": False,
         "data.batch_size": 2,
     },
 }
@@ -155,7 +194,12 @@ def extra_inputs(name: str, batch: int, height: int, width: int, seed: int = 0) 
 
 def cli_env(cache: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", SKETCH2COLOR_CACHE=str(cache), CUDA_VISIBLE_DEVICES="-1", PYTHONUNBUFFERED="1")
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SKETCH2COLOR_CACHE=str(cache),
+        CUDA_VISIBLE_DEVICES="-1",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -201,7 +245,9 @@ class PresetRuns:
         if name not in self.colorizers:
             import tensorflow as tf
 
-            self.colorizers[name] = tf.saved_model.load(str(Path(self.get(name).run_dir) / "export" / "saved_model"))
+            self.colorizers[name] = tf.saved_model.load(
+                str(Path(self.get(name).run_dir) / "export" / "saved_model")
+            )
         return self.colorizers[name]
 
 
@@ -258,12 +304,23 @@ def test_preset_trains_checkpoints_and_exports(runs, name):
     columns = list(rows[0])
     adversary = EXPECTED[name]["model.discriminator"] != "none"
     assert ("disc_loss" in columns) == adversary and ("gen_gan_loss" in columns) == adversary, columns
-    for term, key in (("l2", "train.l2_weight"), ("feature", "train.feature_weight"), ("tv", "train.tv_weight")):
+    for term, key in (
+        ("l2", "train.l2_weight"),
+        ("feature", "train.feature_weight"),
+        ("tv", "train.tv_weight"),
+    ):
         assert (f"gen_{term}_loss" in columns) == bool(EXPECTED[name][key]), (term, columns)
-    terms = {"l1": "train.l1_weight", "l2": "train.l2_weight", "feature": "train.feature_weight", "tv": "train.tv_weight"}
+    terms = {
+        "l1": "train.l1_weight",
+        "l2": "train.l2_weight",
+        "feature": "train.feature_weight",
+        "tv": "train.tv_weight",
+    }
     for prefix in ("", "val_"):  # the epoch means of the training and the validation losses
         row = {key: float(value) for key, value in rows[-1].items()}
-        total = sum(EXPECTED[name][key] * row.get(f"{prefix}gen_{term}_loss", 0.0) for term, key in terms.items())
+        total = sum(
+            EXPECTED[name][key] * row.get(f"{prefix}gen_{term}_loss", 0.0) for term, key in terms.items()
+        )
         total += row.get(f"{prefix}gen_gan_loss", 0.0)
         assert row[f"{prefix}gen_total_loss"] == pytest.approx(total, rel=1e-4), (prefix, row)
 
@@ -274,7 +331,9 @@ def test_preset_trains_checkpoints_and_exports(runs, name):
     assert {"generator", "g_optimizer"} <= parts, parts
     assert ({"discriminator", "d_optimizer"} <= parts) == adversary, parts
     generator = build_generator_for(load_json(RunConfig, run_dir / "config.json"))
-    tf.train.Checkpoint(generator=generator).restore(prefix).assert_existing_objects_matched().expect_partial()
+    tf.train.Checkpoint(generator=generator).restore(
+        prefix
+    ).assert_existing_objects_matched().expect_partial()
 
     # The export: a SavedModel taking exactly the inputs this preset's model needs.
     assert result.export_dir == run_dir / "export"
@@ -323,7 +382,9 @@ def test_reference_palette_changes_the_colors(reference_colorizer):
         difference = np.abs(changed.astype(int) - first.astype(int))
         # A model ignoring the palette would give exactly 0. Even after 2 steps the palette
         # planes move the output by tens of levels on average; 1 level leaves a wide margin.
-        assert difference.mean() > 1.0, f"the output hardly depends on the palette (mean change {difference.mean():.3f})"
+        assert difference.mean() > 1.0, (
+            f"the output hardly depends on the palette (mean change {difference.mean():.3f})"
+        )
     # Per image: each image follows its own palette (image 0 changes alone when only its palette does).
     mixed = warm.copy()
     mixed[0] = dark[0]
@@ -351,7 +412,9 @@ def test_sgru_hints_change_the_colors(hints_colorizer):
     difference = np.abs(hinted.astype(int) - plain.astype(int))
     # A model ignoring the hints would give exactly 0; after 2 steps two dots already move the
     # output by over 10 levels on average, so 1 level leaves a wide margin.
-    assert difference.mean() > 1.0, f"the output hardly depends on the hints (mean change {difference.mean():.3f})"
+    assert difference.mean() > 1.0, (
+        f"the output hardly depends on the hints (mean change {difference.mean():.3f})"
+    )
 
 
 # --------------------------------------------------------------------------- the CLI, no adversary
@@ -363,17 +426,43 @@ def test_cli_convnet_l2_trains_without_an_adversary(workspace):
 
     run_dir = workspace / "runs" / "cli-convnet-l2"
     args = [
-        "--preset", "convnet-l2", "--image-size", IMAGE_SIZE, "--batch-size", BATCH_SIZE,
-        "--epochs", EPOCHS, "--steps-per-epoch", STEPS_PER_EPOCH,
-        "--embedded-train", EMBEDDED_TRAIN, "--embedded-val", EMBEDDED_VAL,
-        "--metrics-images", METRICS_IMAGES, "--fid-every", 0, "--preview-samples", 2, "--validation-steps", 1,
-        "--no-export", "--run-dir", run_dir,
+        "--preset",
+        "convnet-l2",
+        "--image-size",
+        IMAGE_SIZE,
+        "--batch-size",
+        BATCH_SIZE,
+        "--epochs",
+        EPOCHS,
+        "--steps-per-epoch",
+        STEPS_PER_EPOCH,
+        "--embedded-train",
+        EMBEDDED_TRAIN,
+        "--embedded-val",
+        EMBEDDED_VAL,
+        "--metrics-images",
+        METRICS_IMAGES,
+        "--fid-every",
+        0,
+        "--preview-samples",
+        2,
+        "--validation-steps",
+        1,
+        "--no-export",
+        "--run-dir",
+        run_dir,
     ]
     result = subprocess.run(
         [sys.executable, "-m", "sketch2color.train", *map(str, args)],
-        cwd=workspace, env=cli_env(workspace / "cache"), capture_output=True, text=True, timeout=300,
+        cwd=workspace,
+        env=cli_env(workspace / "cache"),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
     assert "Traceback" not in result.stderr
     assert f"(epoch {EPOCHS}, step {EPOCHS * STEPS_PER_EPOCH})" in result.stdout, result.stdout[-3000:]
 

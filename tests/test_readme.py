@@ -65,7 +65,11 @@ class Step:
 
     @property
     def label(self) -> str:
-        first = self.text if self.kind == "bash" else next(line for line in self.text.splitlines() if line.strip())
+        first = (
+            self.text
+            if self.kind == "bash"
+            else next(line for line in self.text.splitlines() if line.strip())
+        )
         return f"L{self.line}: {first[:70]}"
 
 
@@ -80,7 +84,9 @@ def readme_steps(text: str) -> tuple[list[Step], list[str]]:
             continue
         if language not in ("bash", "sh", "shell", "console"):
             if language:
-                problems.append(f"README line {first_line - 1}: a ```{language} block: no handler for this language")
+                problems.append(
+                    f"README line {first_line - 1}: a ```{language} block: no handler for this language"
+                )
             continue
         logical, start = "", None
         for offset, raw in enumerate(body.splitlines()):
@@ -98,10 +104,22 @@ def readme_steps(text: str) -> tuple[list[Step], list[str]]:
             for word in words + ["&&"]:
                 if word in SHELL_OPERATORS:
                     if command:
-                        steps.append(Step("bash", start, " ".join(w if w and not set(w) & set(" '\"") else shlex.quote(w) for w in command), tuple(command)))
+                        steps.append(
+                            Step(
+                                "bash",
+                                start,
+                                " ".join(
+                                    w if w and not set(w) & set(" '\"") else shlex.quote(w) for w in command
+                                ),
+                                tuple(command),
+                            )
+                        )
                     command = []
                 elif set(word) <= set("|;&<>()"):
-                    problems.append(f"README line {start}: shell operator {word!r} in {logical.strip()!r} is not supported here")
+                    problems.append(
+                        f"README line {start}: shell operator {word!r} in {logical.strip()!r} "
+                        "is not supported here"
+                    )
                 else:
                     command.append(word)
             logical, start = "", None
@@ -116,7 +134,7 @@ def split_shell(line: str) -> list[str]:
 
 
 def test_readme_parser_on_a_sample():
-    sample = textwrap.dedent('''\
+    sample = textwrap.dedent("""\
         ```bash
         pip install -e ".[dev]" && python -m pytest   # the suite
         python tool.py --x "a # b" \\
@@ -128,10 +146,12 @@ def test_readme_parser_on_a_sample():
         ```text
         not a command
         ```
-        ''')
+        """)
     steps, problems = readme_steps(sample)
     assert [s.argv for s in steps if s.kind == "bash"] == [
-        ("pip", "install", "-e", ".[dev]"), ("python", "-m", "pytest"), ("python", "tool.py", "--x", "a # b", "--y", "2"),
+        ("pip", "install", "-e", ".[dev]"),
+        ("python", "-m", "pytest"),
+        ("python", "tool.py", "--x", "a # b", "--y", "2"),
     ]
     assert [s.line for s in steps] == [2, 2, 3, 7]
     assert steps[-1].kind == "python" and steps[-1].text == "print(1)\n"
@@ -159,15 +179,26 @@ class Workspace:
         return self.root / "home"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("KAGGLE", "PYTEST")) and k.lower() not in ("no_proxy", "xdg_config_home")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("KAGGLE", "PYTEST")) and k.lower() not in ("no_proxy", "xdg_config_home")
+        }
         env.update(
             HOME=str(self.home),
             SKETCH2COLOR_CACHE=str(self.root / "cache"),
-            PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),  # = pip install -e .
+            PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(
+                os.pathsep
+            ),  # = pip install -e .
             PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-            TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="-1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
-            HTTP_PROXY=DEAD_PROXY, HTTPS_PROXY=DEAD_PROXY, http_proxy=DEAD_PROXY, https_proxy=DEAD_PROXY,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            CUDA_VISIBLE_DEVICES="-1",
+            PYTHONUNBUFFERED="1",
+            MPLBACKEND="Agg",
+            HTTP_PROXY=DEAD_PROXY,
+            HTTPS_PROXY=DEAD_PROXY,
+            http_proxy=DEAD_PROXY,
+            https_proxy=DEAD_PROXY,
             ALL_PROXY=DEAD_PROXY,
         )
         return env
@@ -181,7 +212,9 @@ class Workspace:
         argv = [self.expand(w) for w in argv]
         if argv[0] == "python":
             argv[0] = sys.executable
-        return subprocess.run(argv, cwd=self.cwd, env=self.env(), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            argv, cwd=self.cwd, env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
 
 
 def color_art(path: Path, height: int, width: int, seed: int) -> None:
@@ -193,7 +226,10 @@ def color_art(path: Path, height: int, width: int, seed: int) -> None:
     image = np.full((height, width, 3), 235, np.uint8)
     for _ in range(4):
         color = tuple(int(c) for c in rng.integers(0, 220, 3))
-        center = (int(rng.integers(width // 4, 3 * width // 4)), int(rng.integers(height // 4, 3 * height // 4)))
+        center = (
+            int(rng.integers(width // 4, 3 * width // 4)),
+            int(rng.integers(height // 4, 3 * height // 4)),
+        )
         cv2.circle(image, center, min(height, width) // 5, color, thickness=-1)
     Image.fromarray(image).save(path)
 
@@ -241,7 +277,10 @@ def stand_in_dataset(root: Path) -> None:
 
 def describe(result: subprocess.CompletedProcess) -> str:
     args = " ".join(map(str, result.args)) if isinstance(result.args, (list, tuple)) else result.args
-    return f"{args}\nexit {result.returncode}\n--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-5000:]}"
+    return (
+        f"{args}\nexit {result.returncode}\n"
+        f"--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-5000:]}"
+    )
 
 
 def assert_ok(result: subprocess.CompletedProcess) -> None:
@@ -302,7 +341,9 @@ def check_pip_install(step: Step, ws: Workspace) -> None:
         match = re.fullmatch(r"\.(?:\[([\w,\s-]*)\])?", target)
         assert match, f"{step.label}: pip target {target!r} is not this checkout; add a handler for it"
         named = {e.strip() for e in (match.group(1) or "").split(",") if e.strip()}
-        assert named <= extras, f"{step.label}: extras {sorted(named - extras)} not in setup.cfg (has {sorted(extras)})"
+        assert named <= extras, (
+            f"{step.label}: extras {sorted(named - extras)} not in setup.cfg (has {sorted(extras)})"
+        )
     assert (REPO / "setup.cfg").is_file() and (REPO / "pyproject.toml").is_file()
 
 
@@ -313,25 +354,35 @@ def check_pytest(step: Step, ws: Workspace) -> None:
     options = parser["tool:pytest"]
     assert "tests" in options.get("testpaths", "").split(), "python -m pytest would not collect tests/"
     addopts = options.get("addopts", "")
-    assert "-m" not in shlex.split(addopts) and "--ignore" not in addopts, f"addopts {addopts!r} filters tests"
+    assert "-m" not in shlex.split(addopts) and "--ignore" not in addopts, (
+        f"addopts {addopts!r} filters tests"
+    )
     assert step.argv == ("python", "-m", "pytest"), f"{step.label}: extra pytest arguments need a handler"
 
 
 def check_ruff(step: Step, ws: Workspace) -> None:
     """``ruff check .`` from the checkout root: the linter the dev extra installs finds nothing."""
     assert step.argv == ("ruff", "check", "."), f"{step.label}: other ruff arguments need a handler"
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=REPO, capture_output=True, text=True,
-                            timeout=TIMEOUT)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "."],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert result.returncode == 0, describe(result)
 
 
 def check_jupytext_sync(step: Step, ws: Workspace) -> None:
-    """``jupytext --sync notebooks/*.py`` on a copy of the notebooks: the committed pairs are already in sync."""
+    """``jupytext --sync notebooks/*.py`` on a copy of the notebooks: the committed pairs are
+    already in sync."""
     copy = ws.root / "notebooks-sync"
     shutil.copytree(REPO / "notebooks", copy / "notebooks", dirs_exist_ok=True)
     before = {path.name: path.read_bytes() for path in (copy / "notebooks").glob("*.ipynb")}
     argv = [sys.executable, "-m", "jupytext"] + [
-        match for word in step.argv[1:] for match in (sorted(glob.glob(word, root_dir=copy)) if "*" in word else [word])
+        match
+        for word in step.argv[1:]
+        for match in (sorted(glob.glob(word, root_dir=copy)) if "*" in word else [word])
     ]
     result = subprocess.run(argv, cwd=copy, capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, describe(result)
@@ -344,10 +395,20 @@ def check_train(step, argv, result, ws) -> None:
     assert_ok(result)
     data = option(argv, "--data")
     name = "embedded" if data is None else Path(ws.expand(data)).resolve().name
-    relative = Path(option(argv, "--run-dir") or f"runs/{option(argv, '--preset', 'pix2pix')}-{name}")  # README's default
+    relative = Path(
+        option(argv, "--run-dir") or f"runs/{option(argv, '--preset', 'pix2pix')}-{name}"
+    )  # README's default
     run_dir = ws.cwd / relative
     assert f"run directory: {relative}" in result.stdout, describe(result)
-    for part in ("config.json", "history.csv", "losses.png", "checkpoints", "logs", "export/saved_model", "export/generator.keras"):
+    for part in (
+        "config.json",
+        "history.csv",
+        "losses.png",
+        "checkpoints",
+        "logs",
+        "export/saved_model",
+        "export/generator.keras",
+    ):
         assert (run_dir / part).exists(), f"{run_dir / part} missing after {step.text}"
     assert sorted((run_dir / "previews").glob("epoch_*.png")), f"no previews/epoch_NNNN.png in {run_dir}"
     assert_png(run_dir / "losses.png")
@@ -372,8 +433,14 @@ def check_colorize(step, argv, result, ws) -> None:
     from PIL import Image
 
     assert_ok(result)
-    inputs = positionals(argv, 3, {"--model", "--out", "--input-kind", "--sketch-side", "--reference", "--palette", "--hints"})
-    files = [f for entry in map(ws.cwd.joinpath, inputs) for f in (sorted(entry.iterdir()) if entry.is_dir() else [entry])]
+    inputs = positionals(
+        argv, 3, {"--model", "--out", "--input-kind", "--sketch-side", "--reference", "--palette", "--hints"}
+    )
+    files = [
+        f
+        for entry in map(ws.cwd.joinpath, inputs)
+        for f in (sorted(entry.iterdir()) if entry.is_dir() else [entry])
+    ]
     assert files, inputs
     out = ws.cwd / option(argv, "--out")
     for source in files:
@@ -387,7 +454,9 @@ def check_evaluate(step, argv, result, ws) -> None:
     """The report (JSON, Markdown table with the baselines, samples) where the README says."""
     assert_ok(result)
     model = ws.cwd / option(argv, "--model")
-    default = model / f"evaluation-{option(argv, '--split', 'val')}" if (model / "config.json").is_file() else None
+    default = (
+        model / f"evaluation-{option(argv, '--split', 'val')}" if (model / "config.json").is_file() else None
+    )
     out = ws.cwd / option(argv, "--out") if option(argv, "--out") else default
     assert out is not None, f"{step.label}: add where the report of a non-run --model goes"
     for name in ("report.json", "report.md"):
@@ -405,7 +474,9 @@ def check_download(step, argv, result, ws) -> None:
     assert result.returncode == 2, describe(result)
     assert "Traceback" not in result.stderr, describe(result)
     assert result.stderr.lstrip().startswith("error:"), describe(result)
-    assert "pip install" in result.stderr or "kaggle.json" in result.stderr, describe(result)  # says what to do
+    assert "pip install" in result.stderr or "kaggle.json" in result.stderr, describe(
+        result
+    )  # says what to do
     dest = Path(ws.expand(option(argv, "--dest", "anime-sketch-colorization-pair")))
     dest = dest if dest.is_absolute() else ws.cwd / dest
     assert not dest.exists() or not any(dest.rglob("*.png")), f"something was downloaded into {dest}"
@@ -438,44 +509,124 @@ def check_benchmark(step, argv, result, ws) -> None:
 
 
 TRAIN_LIMITS = (
-    "--image-size", str(SIZE), "--batch-size", "2", "--epochs", "1", "--steps-per-epoch", "2",
-    "--validation-steps", "1", "--preview-samples", "2", "--metrics-images", "2", "--fid-every", "0",
-    "--embedded-train", EMBEDDED[0], "--embedded-val", EMBEDDED[1],
+    "--image-size",
+    str(SIZE),
+    "--batch-size",
+    "2",
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "2",
+    "--validation-steps",
+    "1",
+    "--preview-samples",
+    "2",
+    "--metrics-images",
+    "2",
+    "--fid-every",
+    "0",
+    "--embedded-train",
+    EMBEDDED[0],
+    "--embedded-val",
+    EMBEDDED[1],
 )
 
 HANDLERS = (
-    Handler(("pip", "install"), "not run: the target must be this checkout and the extras it names exist in setup.cfg"),
-    Handler(("python", "-m", "pytest"), "not run here: CI runs it (and with it this file); setup.cfg must collect tests/ unfiltered"),
-    Handler(("python", "-m", "sketch2color.train"), "run, + tiny size flags; checks the run folder the README describes",
-            TRAIN_LIMITS, check_train),
-    Handler(("python", "-m", "sketch2color.export"), "run as written; SavedModel + generator.keras in RUN_DIR/export",
-            (), check_export),
-    Handler(("python", "-m", "sketch2color.colorize"), "run as written on tiny sketches of odd sizes; one same-size PNG per input",
-            (), check_colorize),
-    Handler(("python", "-m", "sketch2color.evaluate"), "run, + --no-fid --max-images 4 (no Inception weights offline)",
-            ("--no-fid", "--max-images", "4"), check_evaluate),
-    Handler(("python", "data_scripts/download_kaggle.py"),
-            "run with an empty HOME, no Kaggle variables, dead proxy: exit 2 + error message; then synthetic pairs "
-            "stand in for the download and a rerun must find them", (), check_download),
+    Handler(
+        ("pip", "install"),
+        "not run: the target must be this checkout and the extras it names exist in setup.cfg",
+    ),
+    Handler(
+        ("python", "-m", "pytest"),
+        "not run here: CI runs it (and with it this file); setup.cfg must collect tests/ unfiltered",
+    ),
+    Handler(
+        ("python", "-m", "sketch2color.train"),
+        "run, + tiny size flags; checks the run folder the README describes",
+        TRAIN_LIMITS,
+        check_train,
+    ),
+    Handler(
+        ("python", "-m", "sketch2color.export"),
+        "run as written; SavedModel + generator.keras in RUN_DIR/export",
+        (),
+        check_export,
+    ),
+    Handler(
+        ("python", "-m", "sketch2color.colorize"),
+        "run as written on tiny sketches of odd sizes; one same-size PNG per input",
+        (),
+        check_colorize,
+    ),
+    Handler(
+        ("python", "-m", "sketch2color.evaluate"),
+        "run, + --no-fid --max-images 4 (no Inception weights offline)",
+        ("--no-fid", "--max-images", "4"),
+        check_evaluate,
+    ),
+    Handler(
+        ("python", "data_scripts/download_kaggle.py"),
+        "run with an empty HOME, no Kaggle variables, dead proxy: exit 2 + error message; "
+        "then synthetic pairs stand in for the download and a rerun must find them",
+        (),
+        check_download,
+    ),
     Handler(("python", "data_scripts/make_pairs.py"), "run, + --size 32", ("--size", "32"), check_make_pairs),
-    Handler(("python", "data_scripts/verify_dataset.py"), "run as written on the (stand-in) downloaded folder",
-            (), check_verify),
-    Handler(("python", "benchmarks/bench_data.py"),
-            "run, + its smallest options (~30 s: one traced 256 px pix2pix step is its floor)",
-            ("--repeats", "1", "--embedded", "2", "--train-steps", "1"), check_benchmark),
-    Handler(("python", "benchmarks/bench_synthetic.py"), "run, + its smallest options",
-            ("--height", "64", "--pairs", "2", "--runs", "1", "--write-pairs", "2"), check_benchmark),
-    Handler(("python", "benchmarks/bench_train.py"), "run, + --quick (one 64 px row, no memory subprocess)",
-            ("--quick", "--steps", "2", "--repeats", "1"), check_benchmark),
-    Handler(("python", "benchmarks/bench_presets.py"),
-            "run, + a 2 s budget on two presets at 32 px, table written into the workspace (not the checkout)",
-            ("--budget-seconds", "2", "--image-size", "32", "--presets", "pix2pix,convnet-l2", "--eval-images", "4",
-             "--embedded-train", EMBEDDED[0], "--embedded-val", EMBEDDED[1], "--out", "bench/presets.md"),
-            check_benchmark),
+    Handler(
+        ("python", "data_scripts/verify_dataset.py"),
+        "run as written on the (stand-in) downloaded folder",
+        (),
+        check_verify,
+    ),
+    Handler(
+        ("python", "benchmarks/bench_data.py"),
+        "run, + its smallest options (~30 s: one traced 256 px pix2pix step is its floor)",
+        ("--repeats", "1", "--embedded", "2", "--train-steps", "1"),
+        check_benchmark,
+    ),
+    Handler(
+        ("python", "benchmarks/bench_synthetic.py"),
+        "run, + its smallest options",
+        ("--height", "64", "--pairs", "2", "--runs", "1", "--write-pairs", "2"),
+        check_benchmark,
+    ),
+    Handler(
+        ("python", "benchmarks/bench_train.py"),
+        "run, + --quick (one 64 px row, no memory subprocess)",
+        ("--quick", "--steps", "2", "--repeats", "1"),
+        check_benchmark,
+    ),
+    Handler(
+        ("python", "benchmarks/bench_presets.py"),
+        "run, + a 2 s budget on two presets at 32 px, table written into the workspace (not the checkout)",
+        (
+            "--budget-seconds",
+            "2",
+            "--image-size",
+            "32",
+            "--presets",
+            "pix2pix,convnet-l2",
+            "--eval-images",
+            "4",
+            "--embedded-train",
+            EMBEDDED[0],
+            "--embedded-val",
+            EMBEDDED[1],
+            "--out",
+            "bench/presets.md",
+        ),
+        check_benchmark,
+    ),
     Handler(("ruff", "check"), "run from the checkout root: no lint warning on the whole tree"),
-    Handler(("jupytext", "--sync"), "run on a copy of notebooks/: no committed .ipynb changes (pairs in sync)"),
-    Handler(("python", "benchmarks/bench_metrics.py"), "run, + its smallest options",
-            ("--repeats", "1", "--images", "4", "--batch-size", "2", "--skip-sqrtm"), check_benchmark),
+    Handler(
+        ("jupytext", "--sync"), "run on a copy of notebooks/: no committed .ipynb changes (pairs in sync)"
+    ),
+    Handler(
+        ("python", "benchmarks/bench_metrics.py"),
+        "run, + its smallest options",
+        ("--repeats", "1", "--images", "4", "--batch-size", "2", "--skip-sqrtm"),
+        check_benchmark,
+    ),
 )
 
 
@@ -561,7 +712,9 @@ def run_step(step: Step, ws: Workspace):
         snippet = snippet_for(step)
         script = ws.cwd / f"readme_snippet_L{step.line}.py"
         epilogue = textwrap.dedent(snippet.epilogue) if snippet else ""
-        script.write_text(step.text + "\n# --- tests/test_readme.py checks\n" + epilogue + f"print({OK_MARK!r})\n")
+        script.write_text(
+            step.text + "\n# --- tests/test_readme.py checks\n" + epilogue + f"print({OK_MARK!r})\n"
+        )
         outcome = (None, ws.run(["python", script.name]))
     else:
         handler = handler_for(step)

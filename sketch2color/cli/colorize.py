@@ -27,19 +27,38 @@ def parse_args(argv=None) -> argparse.Namespace:
         description="Colorize sketches with an exported sketch2color model.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="sketch or pair image files, or folders of them")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="sketch or pair image files, or folders of them"
+    )
     parser.add_argument("--model", required=True, help="export folder, SavedModel folder, or run directory")
-    parser.add_argument("--out", required=True, help="output folder (created); outputs keep the input file names as .png")
+    parser.add_argument(
+        "--out", required=True, help="output folder (created); outputs keep the input file names as .png"
+    )
     parser.add_argument(
         "--input-kind",
         choices=["auto", "sketch", "pair"],
         default="auto",
         help="'pair': take the sketch half of a pair file; 'auto': pair when width == 2 x height",
     )
-    parser.add_argument("--sketch-side", choices=["left", "right"], default="right", help="sketch half of pair files")
-    parser.add_argument("--reference", metavar="IMAGE", help="palette models: take the 9-color K-means palette of this illustration")
-    parser.add_argument("--palette", metavar="COLORS", help="palette models: explicit colors, e.g. '#f4c7a1,#2b2b6e,#ffffff' (repeated up to 9)")
-    parser.add_argument("--hints", metavar="IMAGE", help="hint models: an image of color strokes (RGBA: opaque pixels are hints; RGB: non-white pixels), same aspect as the sketches")
+    parser.add_argument(
+        "--sketch-side", choices=["left", "right"], default="right", help="sketch half of pair files"
+    )
+    parser.add_argument(
+        "--reference",
+        metavar="IMAGE",
+        help="palette models: take the 9-color K-means palette of this illustration",
+    )
+    parser.add_argument(
+        "--palette",
+        metavar="COLORS",
+        help="palette models: explicit colors, e.g. '#f4c7a1,#2b2b6e,#ffffff' (repeated up to 9)",
+    )
+    parser.add_argument(
+        "--hints",
+        metavar="IMAGE",
+        help="hint models: an image of color strokes (RGBA: opaque pixels are hints; "
+        "RGB: non-white pixels), same aspect as the sketches",
+    )
     return parser.parse_args(argv)
 
 
@@ -60,7 +79,10 @@ def main(argv=None) -> int:
         return 2
     n_colors = int(colorizer.palette_colors.numpy())
     if n_colors and not (args.reference or args.palette):
-        print("error: this model is conditioned on a color palette: pass --reference IMAGE or --palette COLORS", file=sys.stderr)
+        print(
+            "error: this model is conditioned on a color palette: pass --reference IMAGE or --palette COLORS",
+            file=sys.stderr,
+        )
         return 2
     try:
         palette = palette_from_args(args.reference, args.palette, n_colors)

@@ -22,19 +22,37 @@ from sketch2color.models.pretrained import PretrainedWeightsUnavailable
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m sketch2color.evaluate",
-        description="Score a colorizer (PSNR, SSIM, L1, L2, FID, KID) against trivial baselines on pair images.",
+        description=(
+            "Score a colorizer (PSNR, SSIM, L1, L2, FID, KID) against trivial baselines on pair images."
+        ),
     )
-    parser.add_argument("--model", required=True, help="run directory, export directory or SavedModel directory")
+    parser.add_argument(
+        "--model", required=True, help="run directory, export directory or SavedModel directory"
+    )
     parser.add_argument("--data", help="pair folder (default: the run's own dataset)")
-    parser.add_argument("--split", choices=SPLITS, default="val", help="which split of the folder (default: val)")
-    parser.add_argument("--image-size", type=int, help="evaluation size in px (default: the model's, else 256)")
+    parser.add_argument(
+        "--split", choices=SPLITS, default="val", help="which split of the folder (default: val)"
+    )
+    parser.add_argument(
+        "--image-size", type=int, help="evaluation size in px (default: the model's, else 256)"
+    )
     parser.add_argument("--max-images", type=int, help="evaluate only the first N images of the split")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--fid", action=argparse.BooleanOptionalAction, default=True, help="compute FID and KID (default: on)")
-    parser.add_argument("--inception-weights", metavar="FILE", help="InceptionV3 no-top weights file (default: the Keras cache)")
-    parser.add_argument("--download-inception", action="store_true", help="allow downloading the Inception weights if missing")
+    parser.add_argument(
+        "--fid", action=argparse.BooleanOptionalAction, default=True, help="compute FID and KID (default: on)"
+    )
+    parser.add_argument(
+        "--inception-weights",
+        metavar="FILE",
+        help="InceptionV3 no-top weights file (default: the Keras cache)",
+    )
+    parser.add_argument(
+        "--download-inception", action="store_true", help="allow downloading the Inception weights if missing"
+    )
     parser.add_argument("--samples", type=int, default=6, help="rows of samples.png")
-    parser.add_argument("--out", help="output folder (default: RUN_DIR/evaluation-SPLIT, else ./evaluation-NAME-SPLIT)")
+    parser.add_argument(
+        "--out", help="output folder (default: RUN_DIR/evaluation-SPLIT, else ./evaluation-NAME-SPLIT)"
+    )
     args = parser.parse_args(argv)
     if args.image_size is not None and args.image_size < 16:
         parser.error(f"--image-size must be >= 16 (SSIM uses an 11x11 window), got {args.image_size}")
@@ -48,9 +66,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> dict:
     """Evaluate as the command line asked, print the table; returns the report written to report.json."""
     report, out = evaluate_model(
-        args.model, data=args.data, split=args.split, image_size=args.image_size, max_images=args.max_images,
-        batch_size=args.batch_size, fid=args.fid, inception_weights=args.inception_weights,
-        download_inception=args.download_inception, samples=args.samples, out=args.out,
+        args.model,
+        data=args.data,
+        split=args.split,
+        image_size=args.image_size,
+        max_images=args.max_images,
+        batch_size=args.batch_size,
+        fid=args.fid,
+        inception_weights=args.inception_weights,
+        download_inception=args.download_inception,
+        samples=args.samples,
+        out=args.out,
     )
     print(markdown_report(report))
     print(f"wrote {out / REPORT_JSON}, {out / REPORT_MD}, {out / SAMPLES_PNG}", file=sys.stderr)

@@ -13,7 +13,9 @@ from sketch2color.export import KERAS_FILE, SAVED_MODEL_DIR, export_run
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sketch2color.export", description="Export a run's generator as a SavedModel.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sketch2color.export", description="Export a run's generator as a SavedModel."
+    )
     parser.add_argument("run_dir", help="training run directory (holds config.json and checkpoints/)")
     parser.add_argument("out_dir", nargs="?", help="where to write the export (default: RUN_DIR/export)")
     args = parser.parse_args(argv)

@@ -52,7 +52,9 @@ def config_options() -> dict[str, tuple[str, dataclasses.Field]]:
         for field in dataclasses.fields(cls):
             if "flag" in field.metadata:
                 if field.name in options:
-                    raise ValueError(f"two settings named {field.name!r} have flags: give one a distinct name")
+                    raise ValueError(
+                        f"two settings named {field.name!r} have flags: give one a distinct name"
+                    )
                 options[field.name] = (section, field)
     return options
 
@@ -64,7 +66,9 @@ FLAGS = {dest: (section, field.name) for dest, (section, field) in config_option
 def _value_type(field: dataclasses.Field):
     """int, float or str from the field's annotation (annotations are strings here)."""
     annotation = str(field.type)
-    return next((kind for name, kind in (("int", int), ("float", float)) if name in annotation.split(" | ")), str)
+    return next(
+        (kind for name, kind in (("int", int), ("float", float)) if name in annotation.split(" | ")), str
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,10 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
             settings["action"] = "store_const"
         else:
             settings.setdefault("type", _value_type(field))
-            settings.setdefault("metavar", flag.lstrip("-").replace("-", "_").upper())  # --lr LR, as argparse names it
+            settings.setdefault(
+                "metavar", flag.lstrip("-").replace("-", "_").upper()
+            )  # --lr LR, as argparse names it
         groups[section].add_argument(flag, dest=dest, **settings)
     groups["model"].add_argument(
-        "--preset", help=f"a documented setup: {', '.join(PRESETS)} (default pix2pix); flags still override it"
+        "--preset",
+        help=f"a documented setup: {', '.join(PRESETS)} (default pix2pix); flags still override it",
     )
     parser.add_argument(
         "--run-dir",
@@ -99,7 +106,11 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, set[tuple[str
     config = RunConfig(data=DataConfig(), model=ModelConfig(), train=TrainConfig())
     # Real data: paper profile, then the preset's own setup. Embedded data: the preset, then
     # the small CPU profile (size, batch, steps) so every preset finishes in minutes.
-    layers = [PAPER_PROFILE, PRESETS[args.preset or "pix2pix"]] if args.data_dir else [PRESETS[args.preset or "pix2pix"], EMBEDDED_PROFILE]
+    layers = (
+        [PAPER_PROFILE, PRESETS[args.preset or "pix2pix"]]
+        if args.data_dir
+        else [PRESETS[args.preset or "pix2pix"], EMBEDDED_PROFILE]
+    )
     for layer in layers:
         for (section, key), value in layer.items():
             setattr(getattr(config, section), key, copy.deepcopy(value))
@@ -130,9 +141,14 @@ def main(argv=None) -> int:
     if args.preset and args.preset not in PRESETS:
         parser.error(f"unknown preset {args.preset!r}; valid presets: {', '.join(PRESETS)}")
     config, explicit = config_from_args(args)
-    for kind, name, registry in (("generator", config.model.generator, GENERATORS), ("discriminator", config.model.discriminator, {**DISCRIMINATORS, "none": None})):
+    for kind, name, registry in (
+        ("generator", config.model.generator, GENERATORS),
+        ("discriminator", config.model.discriminator, {**DISCRIMINATORS, "none": None}),
+    ):
         if name not in registry:
-            print(f"error: unknown {kind} {name!r}; valid names: {', '.join(sorted(registry))}", file=sys.stderr)
+            print(
+                f"error: unknown {kind} {name!r}; valid names: {', '.join(sorted(registry))}", file=sys.stderr
+            )
             return 2
     # `kill` (SIGTERM) gets the same treatment as Ctrl-C: checkpoint, then stop.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -146,5 +162,8 @@ def main(argv=None) -> int:
     print(f"run directory: {result.run_dir} (epoch {result.epochs_done}, step {result.step})")
     if result.export_dir:
         print(f"exported model: {result.export_dir}")
-        print(f"colorize: python -m sketch2color.colorize SKETCH.png --model {result.export_dir} --out colorized/")
+        print(
+            "colorize: python -m sketch2color.colorize SKETCH.png "
+            f"--model {result.export_dir} --out colorized/"
+        )
     return 0

@@ -20,15 +20,38 @@ import importlib
 # name -> the submodule that defines it
 _EXPORTS = {
     **dict.fromkeys(
-        ("IMAGE_EXTENSIONS", "BadFile", "DatasetError", "check_image_file", "check_pair_file", "find_pair_files",
-         "iter_files", "list_images", "read_image_rgb", "read_image_rgba", "read_pair", "scan_pair_files",
-         "split_of"),
+        (
+            "IMAGE_EXTENSIONS",
+            "BadFile",
+            "DatasetError",
+            "check_image_file",
+            "check_pair_file",
+            "find_pair_files",
+            "iter_files",
+            "list_images",
+            "read_image_rgb",
+            "read_image_rgba",
+            "read_pair",
+            "scan_pair_files",
+            "split_of",
+        ),
         "files",
     ),
     **dict.fromkeys(("to_255", "to_uint8", "to_unit_range"), "pixels"),
     **dict.fromkeys(
-        ("PairSplits", "augment_pair", "conditioning_spec", "decode_rgb", "load_datasets", "load_pair",
-         "make_dataset", "model_input_channels", "resize_uint8", "resolve_data_root", "split_halves"),
+        (
+            "PairSplits",
+            "augment_pair",
+            "conditioning_spec",
+            "decode_rgb",
+            "load_datasets",
+            "load_pair",
+            "make_dataset",
+            "model_input_channels",
+            "resize_uint8",
+            "resolve_data_root",
+            "split_halves",
+        ),
         "pipeline",
     ),
 }

@@ -10,9 +10,10 @@ with everything in the pipeline's value range ([-1, 1]) except the hint mask cha
 
 Base input (``input_mode``)
     ``"sketch"``: the dataset's sketch half, unchanged. ``"edges"``: Canny edges of the color
-    image and ``"gray"``: its luminance, the two inputs compared by Fu, Hsu & Yang (2017, "Colorization Using ConvNet and GAN"):
-    gray keeps shading and gave clearer results, edges simulate line-only manga. Edges run the
-    OpenCV extractor :func:`sketch2color.sketch.canny_edges` through ``tf.numpy_function``
+    image and ``"gray"``: its luminance, the two inputs compared by Fu, Hsu & Yang (2017,
+    "Colorization Using ConvNet and GAN"): gray keeps shading and gave clearer results, edges
+    simulate line-only manga. Edges run the OpenCV extractor
+    :func:`sketch2color.sketch.canny_edges` through ``tf.numpy_function``
     rather than a TF Sobel approximation: the lines are then exactly those of the ``canny``
     pairs written by the data scripts, and Canny's non-maximum suppression and hysteresis
     (1 px lines, no speckle) have no cheap TF equivalent. Cost: ~1 ms per 256 px image, and
@@ -98,8 +99,12 @@ class ConditioningSpec:
         if isinstance(self.hint_keep_prob, list):
             object.__setattr__(self, "hint_keep_prob", tuple(self.hint_keep_prob))
         _check_mode(self.input_mode)
-        if (self.n_colors < 1 or self.palette_samples < self.n_colors or self.palette_iterations < 0
-                or self.palette_attempts < 1):
+        if (
+            self.n_colors < 1
+            or self.palette_samples < self.n_colors
+            or self.palette_iterations < 0
+            or self.palette_attempts < 1
+        ):
             raise ValueError(
                 "need n_colors >= 1, palette_samples >= n_colors, palette_iterations >= 0 and "
                 f"palette_attempts >= 1, got {self.n_colors}, {self.palette_samples}, "
@@ -127,7 +132,9 @@ def _keep_prob_range(keep_prob) -> tuple[float, float]:
     """A keep probability (float or (low, high)) as a validated (low, high) pair."""
     low, high = (keep_prob, keep_prob) if np.isscalar(keep_prob) else tuple(keep_prob)
     if not 0.0 <= low <= high <= 1.0:
-        raise ValueError(f"hint keep_prob must be in [0, 1] (or a (low, high) pair within it), got {keep_prob}")
+        raise ValueError(
+            f"hint keep_prob must be in [0, 1] (or a (low, high) pair within it), got {keep_prob}"
+        )
     return float(low), float(high)
 
 
@@ -184,9 +191,14 @@ def _order_by_size_then_luminance(counts: np.ndarray, colors_255: np.ndarray) ->
     return np.lexsort((-colors_255[:, 2], -colors_255[:, 1], -colors_255[:, 0], -luminance, -counts))
 
 
-def extract_palette(image, n_colors: int = DEFAULT_N_COLORS, seed: int = 0,
-                    max_pixels: int = DEFAULT_PALETTE_SAMPLES, iterations: int = DEFAULT_PALETTE_ITERATIONS,
-                    attempts: int = DEFAULT_PALETTE_ATTEMPTS) -> np.ndarray:
+def extract_palette(
+    image,
+    n_colors: int = DEFAULT_N_COLORS,
+    seed: int = 0,
+    max_pixels: int = DEFAULT_PALETTE_SAMPLES,
+    iterations: int = DEFAULT_PALETTE_ITERATIONS,
+    attempts: int = DEFAULT_PALETTE_ATTEMPTS,
+) -> np.ndarray:
     """The ``n_colors`` K-means colors of an image, largest cluster first: float32 [n, 3] in [-1, 1].
 
     ``image``: uint8 RGB, or float RGB in [-1, 1]. At most ``max_pixels`` pixels, drawn with
@@ -207,7 +219,7 @@ def extract_palette(image, n_colors: int = DEFAULT_N_COLORS, seed: int = 0,
     )
     counts = np.bincount(labels.ravel(), minlength=n_colors)
     order = _order_by_size_then_luminance(counts, centers)
-    return (centers[order] / 127.5 - 1.0).astype(np.float32)
+    return to_unit_range(centers[order])
 
 
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -230,22 +242,29 @@ def parse_palette(text: str | Sequence[str], n_colors: int = DEFAULT_N_COLORS) -
     Fewer colors than ``n_colors`` are repeated cyclically (``#a,#b`` -> a, b, a, b, ...), the
     order given being kept: put the dominant (background) color first, as extract_palette does.
     """
-    tokens = [t for t in re.split(r"[,\s;]+", text.strip())] if isinstance(text, str) else [str(t).strip() for t in text]
+    tokens = (
+        list(re.split(r"[,\s;]+", text.strip())) if isinstance(text, str) else [str(t).strip() for t in text]
+    )
     tokens = [t for t in tokens if t]
     if not tokens:
         raise ValueError(f"empty palette: give 1 to {n_colors} hex colors, e.g. '#ffffff,#f0c8a0,#203060'")
     if len(tokens) > n_colors:
         raise ValueError(f"palette has {len(tokens)} colors, the model takes at most {n_colors}")
     colors = np.array([_parse_hex(t) for t in tokens], np.float32)
-    return (np.resize(colors, (n_colors, 3)) / 127.5 - 1.0).astype(np.float32)
+    return to_unit_range(np.resize(colors, (n_colors, 3)))
 
 
 # --------------------------------------------------------------------------- palette in tf.data
 
 
-def palette_tf(color: tf.Tensor, n_colors: int = DEFAULT_N_COLORS,
-               iterations: int = DEFAULT_PALETTE_ITERATIONS, seed: tf.Tensor | None = None,
-               max_samples: int = DEFAULT_PALETTE_SAMPLES, attempts: int = DEFAULT_PALETTE_ATTEMPTS) -> tf.Tensor:
+def palette_tf(
+    color: tf.Tensor,
+    n_colors: int = DEFAULT_N_COLORS,
+    iterations: int = DEFAULT_PALETTE_ITERATIONS,
+    seed: tf.Tensor | None = None,
+    max_samples: int = DEFAULT_PALETTE_SAMPLES,
+    attempts: int = DEFAULT_PALETTE_ATTEMPTS,
+) -> tf.Tensor:
     """:func:`extract_palette` of a [-1, 1] RGB image as a graph op: [n_colors, 3] in [-1, 1].
 
     ``seed`` (shape [2], e.g. the augmentation seed) picks the pixel subsample and the k-means++
@@ -289,9 +308,13 @@ def _upsample_cells(cells: tf.Tensor, height, width) -> tf.Tensor:
     return tf.image.resize(cells, tf.stack([height, width]), method="nearest")
 
 
-def sample_hints_tf(color: tf.Tensor, seed: tf.Tensor, downsample: int = DEFAULT_HINT_DOWNSAMPLE,
-                    keep_prob: float | tuple[float, float] = DEFAULT_HINT_KEEP_PROB,
-                    empty_prob: float = 0.0) -> tf.Tensor:
+def sample_hints_tf(
+    color: tf.Tensor,
+    seed: tf.Tensor,
+    downsample: int = DEFAULT_HINT_DOWNSAMPLE,
+    keep_prob: float | tuple[float, float] = DEFAULT_HINT_KEEP_PROB,
+    empty_prob: float = 0.0,
+) -> tf.Tensor:
     """Random sparse color hints [H, W, 4] from the target: cell colors x mask, and the mask.
 
     Each low-resolution cell is kept with probability ``keep_prob`` (or a density drawn per
@@ -328,8 +351,9 @@ def _hint_pixels(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rgb.astype(np.float32), hinted.astype(np.float32)
 
 
-def hints_from_image(hint_image, size: int | tuple[int, int],
-                     downsample: int = DEFAULT_HINT_DOWNSAMPLE) -> np.ndarray:
+def hints_from_image(
+    hint_image, size: int | tuple[int, int], downsample: int = DEFAULT_HINT_DOWNSAMPLE
+) -> np.ndarray:
     """A user's hint image (uint8 RGBA, or RGB on white) as model hints: float32 [H, W, 4].
 
     Same layout as :func:`sample_hints_tf`: per ``downsample`` cell the mean color of its hinted
@@ -343,7 +367,9 @@ def hints_from_image(hint_image, size: int | tuple[int, int],
     weighted = cv2.resize(rgb * hinted[..., None], cell_shape, interpolation=cv2.INTER_AREA)
     coverage = cv2.resize(hinted, cell_shape, interpolation=cv2.INTER_AREA)
     mask = (coverage > 1e-6).astype(np.float32)
-    colors = np.where(mask[..., None] > 0, weighted / np.maximum(coverage, 1e-6)[..., None] / 127.5 - 1.0, 0.0)
+    colors = np.where(
+        mask[..., None] > 0, to_unit_range(weighted / np.maximum(coverage, 1e-6)[..., None]), 0.0
+    )
     cells = np.concatenate([colors, mask[..., None]], axis=-1).astype(np.float32)
     return _upsample_cells(tf.constant(cells), height, width).numpy()
 
@@ -368,13 +394,16 @@ def assemble_input(base, spec: ConditioningSpec, palette=None, hints=None) -> tf
         parts.append(_palette_planes(palette, pixel_shape))
     if spec.hints:
         no_hints = hints is None
-        parts.append(tf.zeros(tf.concat([pixel_shape, [HINT_CHANNELS]], 0)) if no_hints else tf.cast(hints, tf.float32))
+        parts.append(
+            tf.zeros(tf.concat([pixel_shape, [HINT_CHANNELS]], 0)) if no_hints else tf.cast(hints, tf.float32)
+        )
     joined = tf.concat(parts, axis=-1)
     return tf.ensure_shape(joined, base.shape[:-1] + (input_channels(spec),))
 
 
 def split_input(inputs, spec: ConditioningSpec) -> tuple[tf.Tensor, tf.Tensor | None, tf.Tensor | None]:
-    """The inverse of :func:`assemble_input`: (base [..., H, W, 3], palette [..., n, 3] or None, hints or None)."""
+    """The inverse of :func:`assemble_input`: (base [..., H, W, 3], palette [..., n, 3] or None,
+    hints or None)."""
     base = inputs[..., :BASE_CHANNELS]
     palette = hints = None
     if spec.palette:  # constant planes: any one pixel holds the whole palette
@@ -385,8 +414,9 @@ def split_input(inputs, spec: ConditioningSpec) -> tuple[tf.Tensor, tf.Tensor | 
     return base, palette, hints
 
 
-def build_conditioned_input(sketch: tf.Tensor, color: tf.Tensor, spec: ConditioningSpec,
-                            seed: tf.Tensor | None = None) -> tf.Tensor:
+def build_conditioned_input(
+    sketch: tf.Tensor, color: tf.Tensor, spec: ConditioningSpec, seed: tf.Tensor | None = None
+) -> tf.Tensor:
     """The generator input of one training pair, [H, W, input_channels(spec)], for ``tf.data``.
 
     The palette and hints come from ``color`` (the target) as the reference; ``seed`` (shape [2],
@@ -395,8 +425,13 @@ def build_conditioned_input(sketch: tf.Tensor, color: tf.Tensor, spec: Condition
     base = input_from_color(color, spec.input_mode, sketch=sketch)
     palette = hints = None
     if spec.palette:
-        palette = palette_tf(color, spec.n_colors, spec.palette_iterations,
-                             max_samples=spec.palette_samples, attempts=spec.palette_attempts)
+        palette = palette_tf(
+            color,
+            spec.n_colors,
+            spec.palette_iterations,
+            max_samples=spec.palette_samples,
+            attempts=spec.palette_attempts,
+        )
     if spec.hints:
         if seed is None:
             raise ValueError("hints are random: build_conditioned_input needs a seed (shape [2])")

@@ -49,8 +49,13 @@ def item_seed(seed: int, split: str, index: int) -> int:
 
 def dataset_spec(n_train: int, n_val: int, seed: int, height: int) -> dict[str, int]:
     """The marker content that identifies a generated dataset."""
-    return {"format_version": PAIR_FORMAT_VERSION, "n_train": int(n_train), "n_val": int(n_val),
-            "seed": int(seed), "height": int(height)}
+    return {
+        "format_version": PAIR_FORMAT_VERSION,
+        "n_train": int(n_train),
+        "n_val": int(n_val),
+        "seed": int(seed),
+        "height": int(height),
+    }
 
 
 def is_complete_dataset(root: str | Path, spec: dict[str, int]) -> bool:
@@ -73,8 +78,9 @@ def _count_pngs(folder: Path) -> int:
         return 0
 
 
-def write_dataset(root: str | Path, n_train: int, n_val: int, seed: int = 0, height: int = 512,
-                  progress: bool = True) -> Path:
+def write_dataset(
+    root: str | Path, n_train: int, n_val: int, seed: int = 0, height: int = 512, progress: bool = True
+) -> Path:
     """Write root/train/000000.png ... and root/val/... plus root/DATASET.json, atomically.
 
     Files are generated in a temporary sibling folder that is renamed into place at the end,
@@ -132,8 +138,9 @@ def _check_replaceable(root: Path) -> None:
         return
     if root.is_dir() and ((root / MARKER_NAME).exists() or not any(root.iterdir())):
         return
-    raise FileExistsError(f"{root}: exists and is not a dataset written by {GENERATOR_NAME}; "
-                          "remove it or pick another folder")
+    raise FileExistsError(
+        f"{root}: exists and is not a dataset written by {GENERATOR_NAME}; remove it or pick another folder"
+    )
 
 
 def _move_into_place(tmp: Path, root: Path, spec: dict[str, int]) -> None:
@@ -156,7 +163,7 @@ def _remove_abandoned_tmp_dirs(root: Path) -> None:
     """Delete tmp folders next to root that were left by killed runs on this machine."""
     prefix = f".{root.name}.tmp-"
     for path in root.parent.glob(prefix + "*"):
-        pid, _, rest = path.name[len(prefix):].partition("-")  # "<pid>-<random>-<host>"
+        pid, _, rest = path.name[len(prefix) :].partition("-")  # "<pid>-<random>-<host>"
         host = rest.partition("-")[2]
         # A shared cache folder may be in use by another machine: only judge our own processes.
         if pid.isdigit() and host == socket.gethostname() and not _process_alive(int(pid)):
@@ -181,15 +188,22 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SKETCH2COLOR_CACHE") or Path.home() / ".cache" / "sketch2color").expanduser()
 
 
-def embedded_dataset_dir(cache_dir: str | Path | None = None, n_train: int = 800, n_val: int = 80,
-                         seed: int = 0, height: int = 512) -> Path:
+def embedded_dataset_dir(
+    cache_dir: str | Path | None = None, n_train: int = 800, n_val: int = 80, seed: int = 0, height: int = 512
+) -> Path:
     """Where the embedded dataset with these settings lives, e.g. <cache>/embedded-v1-s0-h512-n800-v80."""
     base = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     return base / f"embedded-v{PAIR_FORMAT_VERSION}-s{seed}-h{height}-n{n_train}-v{n_val}"
 
 
-def ensure_embedded_dataset(cache_dir: str | Path | None = None, n_train: int = 800, n_val: int = 80,
-                            seed: int = 0, height: int = 512, progress: bool = True) -> Path:
+def ensure_embedded_dataset(
+    cache_dir: str | Path | None = None,
+    n_train: int = 800,
+    n_val: int = 80,
+    seed: int = 0,
+    height: int = 512,
+    progress: bool = True,
+) -> Path:
     """The embedded dataset root (with train/ and val/), generated on first use and reused afterwards."""
     root = embedded_dataset_dir(cache_dir, n_train, n_val, seed, height)
     spec = dataset_spec(n_train, n_val, seed, height)

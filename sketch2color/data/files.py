@@ -145,7 +145,9 @@ def check_pair_file(path: str | Path) -> str | None:
     """The problem with a pair file, or None when it is a decodable 2:1 image."""
     problem, (width, height) = check_image_file(path)
     if problem is None and width != 2 * height:
-        problem = f"not a pair image: {width}x{height}, expected width = 2 x height (color and sketch side by side)"
+        problem = (
+            f"not a pair image: {width}x{height}, expected width = 2 x height (color and sketch side by side)"
+        )
     return problem
 
 

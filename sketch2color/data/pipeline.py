@@ -23,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -83,7 +84,9 @@ def load_pair(path: tf.Tensor, image_size: int, sketch_side: str = "right") -> t
     """File path -> (sketch, color) uint8 [image_size, image_size, 3]."""
     sketch, color = split_halves(decode_rgb(tf.io.read_file(path)), sketch_side)
     shape = (image_size, image_size, 3)
-    return tf.ensure_shape(resize_uint8(sketch, image_size), shape), tf.ensure_shape(resize_uint8(color, image_size), shape)
+    return tf.ensure_shape(resize_uint8(sketch, image_size), shape), tf.ensure_shape(
+        resize_uint8(color, image_size), shape
+    )
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -131,16 +134,11 @@ def affine_matrix(seeds: tf.Tensor, config: DataConfig, size: int) -> tf.Tensor:
 
 def random_affine(stack: tf.Tensor, seeds: tf.Tensor, config: DataConfig) -> tf.Tensor:
     """Rotation, shear, zoom and shift of the stacked halves, with white filling the corners."""
-    size = stack.shape[0]
-    transform = affine_matrix(seeds, config, size)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=stack[None],
-        transforms=transform[None],
-        output_shape=[size, size],
-        fill_value=1.0,  # white in [-1, 1]
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )[0]
+    transform = affine_matrix(seeds, config, stack.shape[0])
+    white = 1.0  # in [-1, 1]
+    return keras.ops.image.affine_transform(
+        stack, transform, "bilinear", fill_mode="constant", fill_value=white
+    )
 
 
 def random_color_jitter(color: tf.Tensor, seeds: tf.Tensor, strength: float) -> tf.Tensor:
@@ -173,7 +171,9 @@ def augment_pair(sketch: tf.Tensor, color: tf.Tensor, seed: tf.Tensor, config: D
         sketch = tf.cond(noisy, lambda: tf.clip_by_value(sketch + noise, -1.0, 1.0), lambda: sketch)
     if config.color_jitter_prob > 0:
         jitter = _chance(seeds[10], config.color_jitter_prob)
-        color = tf.cond(jitter, lambda: random_color_jitter(color, seeds[11:15], config.color_jitter), lambda: color)
+        color = tf.cond(
+            jitter, lambda: random_color_jitter(color, seeds[11:15], config.color_jitter), lambda: color
+        )
     sketch = tf.ensure_shape(sketch, (size, size, 3))
     color = tf.ensure_shape(color, (size, size, 3))
     return sketch, color
@@ -227,19 +227,27 @@ def _decoded_pairs(files: Sequence[Path], config: DataConfig, cache_name: str) -
         return pairs
     folder = Path(config.cache)
     folder.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha1("\n".join(map(str, files)).encode() + f"{config.image_size}{config.sketch_side}".encode())
+    key = hashlib.sha1(
+        "\n".join(map(str, files)).encode() + f"{config.image_size}{config.sketch_side}".encode()
+    )
     return pairs.cache(str(folder / f"{cache_name}-{key.hexdigest()[:16]}"))
 
 
-def make_dataset(files: Sequence[Path], config: DataConfig, training: bool, cache_name: str = "pairs") -> tf.data.Dataset:
+def make_dataset(
+    files: Sequence[Path], config: DataConfig, training: bool, cache_name: str = "pairs"
+) -> tf.data.Dataset:
     """(sketch, color) float32 batches in [-1, 1]; shuffled and augmented when ``training``."""
     if not files:
         raise DatasetError(f"no files for the {'training' if training else 'validation'} dataset")
     pairs = _decoded_pairs(files, config, cache_name)
-    normalized = pairs.map(lambda s, c: (to_unit_range(s), to_unit_range(c)), num_parallel_calls=tf.data.AUTOTUNE)
+    normalized = pairs.map(
+        lambda s, c: (to_unit_range(s), to_unit_range(c)), num_parallel_calls=tf.data.AUTOTUNE
+    )
     condition = _conditioner(config)
     if training:
-        shuffled = normalized.shuffle(min(config.shuffle_buffer, len(files)), seed=config.seed, reshuffle_each_iteration=True)
+        shuffled = normalized.shuffle(
+            min(config.shuffle_buffer, len(files)), seed=config.seed, reshuffle_each_iteration=True
+        )
         # One fresh stateless seed per example per epoch: deterministic with a seed, yet
         # different augmentations every epoch, and safe under parallel map.
         seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
@@ -248,7 +256,9 @@ def make_dataset(files: Sequence[Path], config: DataConfig, training: bool, cach
             sketch, color = augment_pair(pair[0], pair[1], seed, config)
             return condition(sketch, color, seed) if condition else (sketch, color)
 
-        augmented = tf.data.Dataset.zip(shuffled, seeds).map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        augmented = tf.data.Dataset.zip(shuffled, seeds).map(
+            augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
         if len(files) < config.batch_size:
             raise DatasetError(f"{len(files)} training pair(s) cannot fill one batch of {config.batch_size}")
         batched = augmented.batch(config.batch_size, drop_remainder=True)
@@ -268,7 +278,9 @@ def resolve_data_root(config: DataConfig, progress: bool = True) -> Path:
     """The dataset folder: ``config.data_dir``, or the embedded dataset (generated once, cached)."""
     if config.data_dir:
         return Path(config.data_dir).expanduser()
-    return ensure_embedded_dataset(n_train=config.embedded_train, n_val=config.embedded_val, progress=progress)
+    return ensure_embedded_dataset(
+        n_train=config.embedded_train, n_val=config.embedded_val, progress=progress
+    )
 
 
 def load_datasets(config: DataConfig, progress: bool = True) -> PairSplits:

@@ -15,13 +15,14 @@ Writes ``OUT/report.json`` (protocol, counts, metrics per model), ``OUT/report.m
 table) and ``OUT/samples.png`` (sketch | prediction | ground truth). Metric definitions and the
 FID protocol: :mod:`sketch2color.metrics`. FID is the slow part: InceptionV3 on every real,
 predicted and sketch image (~5 images/s on 2 CPU cores) plus one 2048x2048 ``scipy.linalg.sqrtm``
-per entry (~0.5-1.5 min each on 2 cores); ``--no-fid`` skips both. Exit code 2 on a user error (bad path, no data, no
-Inception weights offline), with a one-line message.
+per entry (~0.5-1.5 min each on 2 cores); ``--no-fid`` skips both. Exit code 2 on a user error
+(bad path, no data, no Inception weights offline), with a one-line message.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import sys
@@ -31,7 +32,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from tqdm import tqdm
 
 from sketch2color import runs
@@ -43,6 +43,7 @@ from sketch2color.data.pixels import to_uint8
 from sketch2color.evaluation import metrics
 from sketch2color.evaluation.report import ENTRIES, protocol, write_report
 from sketch2color.export import Colorizer, load_colorizer, saved_model_path
+from sketch2color.export.inference import conditioning_of, serve
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,12 @@ def load_model(path: str | Path) -> LoadedModel:
     if saved is not None:
         return _from_export(saved, config, run_dir)
     if run_dir == path:
-        raise EvaluationError(f"{path}: run directory without a checkpoint or an export: nothing to evaluate yet")
-    raise EvaluationError(f"{path}: not a run directory (no config.json) nor an exported model (no saved_model.pb)")
+        raise EvaluationError(
+            f"{path}: run directory without a checkpoint or an export: nothing to evaluate yet"
+        )
+    raise EvaluationError(
+        f"{path}: not a run directory (no config.json) nor an exported model (no saved_model.pb)"
+    )
 
 
 def _newer(first: str | Path, second: str | Path) -> bool:
@@ -107,21 +112,8 @@ def _newer(first: str | Path, second: str | Path) -> bool:
 
 def _serving_function(colorizer) -> tuple[Callable[..., np.ndarray], int, bool]:
     """(predict, palette colors, uses hints) of an export.Colorizer, saved or in memory."""
-    # Exports from before conditioning existed have neither variable: plain sketch models.
-    palette_colors = int(colorizer.palette_colors.numpy()) if hasattr(colorizer, "palette_colors") else 0
-    uses_hints = bool(colorizer.uses_hints.numpy()) if hasattr(colorizer, "uses_hints") else False
-
-    def predict(sketches, palette=None, hints=None) -> np.ndarray:
-        inputs = [tf.constant(sketches, tf.uint8)]
-        if palette_colors:
-            if palette is None:
-                raise EvaluationError("this model is conditioned on a color palette: pass palette=uint8 [B, n, 3]")
-            inputs.append(tf.constant(palette, tf.uint8))
-        if uses_hints:
-            inputs.append(tf.constant(np.zeros(np.shape(sketches)[:3] + (4,), np.float32) if hints is None else hints, tf.float32))
-        return colorizer.serve(*inputs)["color"].numpy()
-
-    return predict, palette_colors, uses_hints
+    palette_colors, uses_hints = conditioning_of(colorizer)
+    return functools.partial(serve, colorizer), palette_colors, uses_hints
 
 
 def _from_export(saved: Path, config, run_dir: Path | None) -> LoadedModel:
@@ -138,7 +130,9 @@ def _from_checkpoint(checkpoint: str, config, run_dir: Path) -> LoadedModel:
     # The same wrapper as the export: identical resizing, padding and uint8 rounding.
     colorizer = Colorizer(generator, config.data.image_size, conditioning_spec(config.data))
     predict, palette_colors, uses_hints = _serving_function(colorizer)
-    return LoadedModel(predict, "checkpoint", checkpoint, run_dir, config, config.data.image_size, palette_colors, uses_hints)
+    return LoadedModel(
+        predict, "checkpoint", checkpoint, run_dir, config, config.data.image_size, palette_colors, uses_hints
+    )
 
 
 # --------------------------------------------------------------------------- data
@@ -207,8 +201,16 @@ def mean_target_color(files, data_config, image_size: int, batch_size: int) -> n
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluate(model: LoadedModel, files, data_config, image_size: int, batch_size: int = 8,
-             extractor=None, samples: int = 6, progress: bool = True) -> dict:
+def evaluate(
+    model: LoadedModel,
+    files,
+    data_config,
+    image_size: int,
+    batch_size: int = 8,
+    extractor=None,
+    samples: int = 6,
+    progress: bool = True,
+) -> dict:
     """Metrics of the model and both baselines on ``files``; returns the report's results part."""
     mean_color = mean_target_color(files, data_config, image_size, batch_size)
     totals = {name: metrics.MetricTotals() for name in ENTRIES}
@@ -216,12 +218,20 @@ def evaluate(model: LoadedModel, files, data_config, image_size: int, batch_size
     shown = {"sketches": [], "predictions": [], "targets": []}
     batches = tqdm(
         model_batches(files, data_config, image_size, batch_size),
-        total=math.ceil(len(files) / batch_size), desc="evaluating", unit="batch", disable=not progress, file=sys.stderr,
+        total=math.ceil(len(files) / batch_size),
+        desc="evaluating",
+        unit="batch",
+        disable=not progress,
+        file=sys.stderr,
     )
     for sketches, targets, conditioning in batches:
         predictions = model.predict(sketches, **conditioning)
         flat = np.broadcast_to(mean_color, targets.shape)
-        for name, outputs in (("model", predictions), ("baseline_sketch", sketches), ("baseline_mean_color", flat)):
+        for name, outputs in (
+            ("model", predictions),
+            ("baseline_sketch", sketches),
+            ("baseline_mean_color", flat),
+        ):
             totals[name].update(outputs, targets)
         if extractor is not None:
             features["real"].append(extractor(targets))
@@ -268,16 +278,28 @@ def conditioning_note(model: LoadedModel) -> str | None:
     """How a conditioned model's extra inputs were made (None for plain sketch models)."""
     parts = []
     if model.palette_colors:
-        parts.append(f"palette: the {model.palette_colors}-color K-means palette of each target (as in training)")
+        parts.append(
+            f"palette: the {model.palette_colors}-color K-means palette of each target (as in training)"
+        )
     if model.uses_hints:
         parts.append("hints: sampled from each target with the fixed validation seed (as in training)")
     return "; ".join(parts) or None
 
 
-def evaluate_model(model_path: str | Path, data: str | None = None, split: str = "val", image_size: int | None = None,
-                   max_images: int | None = None, batch_size: int = 8, fid: bool = True,
-                   inception_weights: str | None = None, download_inception: bool = False, samples: int = 6,
-                   out: str | Path | None = None, progress: bool = True) -> tuple[dict, Path]:
+def evaluate_model(
+    model_path: str | Path,
+    data: str | None = None,
+    split: str = "val",
+    image_size: int | None = None,
+    max_images: int | None = None,
+    batch_size: int = 8,
+    fid: bool = True,
+    inception_weights: str | None = None,
+    download_inception: bool = False,
+    samples: int = 6,
+    out: str | Path | None = None,
+    progress: bool = True,
+) -> tuple[dict, Path]:
     """Evaluate a model and write its report folder; returns (the report.json contents, the folder).
 
     What ``python -m sketch2color.evaluate`` does, with the same argument names as its flags.
@@ -285,20 +307,32 @@ def evaluate_model(model_path: str | Path, data: str | None = None, split: str =
     start = time.perf_counter()
     extractor = None
     if fid:  # before any heavy work: a missing weights file should stop us at once
-        extractor = metrics.InceptionFeatureExtractor(inception_weights or "imagenet", allow_download=download_inception)
+        extractor = metrics.InceptionFeatureExtractor(
+            inception_weights or "imagenet", allow_download=download_inception
+        )
         extractor.model  # noqa: B018  (loads the weights now: a bad file fails before the long run)
     model = load_model(model_path)
     image_size = image_size or model.image_size or DEFAULT_IMAGE_SIZE
     root, files, skipped, data_config = select_files(model, data, split, max_images)
-    print(f"evaluating {len(files)} images of {root} ({split}) at {image_size} px; model from its "
-          f"{model.source}: {model.location}", file=sys.stderr)
+    print(
+        f"evaluating {len(files)} images of {root} ({split}) at {image_size} px; model from its "
+        f"{model.source}: {model.location}",
+        file=sys.stderr,
+    )
     evaluation = evaluate(model, files, data_config, image_size, batch_size, extractor, samples, progress)
     report = {
         "protocol": protocol(extractor),
         "model": {"path": str(model_path), "source": model.source, "location": model.location},
-        "data": {"root": str(root), "split": split, "images": len(files), "skipped": [str(b) for b in skipped],
-                 "image_size": image_size, "sketch_side": data_config.sketch_side, "input_mode": data_config.input_mode,
-                 "conditioning": conditioning_note(model)},
+        "data": {
+            "root": str(root),
+            "split": split,
+            "images": len(files),
+            "skipped": [str(b) for b in skipped],
+            "image_size": image_size,
+            "sketch_side": data_config.sketch_side,
+            "input_mode": data_config.input_mode,
+            "conditioning": conditioning_note(model),
+        },
         "mean_color": evaluation["mean_color"],
         "metrics": evaluation["results"],
         "seconds": time.perf_counter() - start,

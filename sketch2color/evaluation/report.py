@@ -32,10 +32,14 @@ def protocol(extractor) -> dict:
         "value_scale": "RGB 0..255 (uint8 model outputs)",
         "l1": "mean |prediction - target| per pixel-channel",
         "l2": "mean (prediction - target)^2 per pixel-channel (= MSE)",
-        "psnr": f"10 log10(255^2 / MSE) per image; mean over images with each value capped at {metrics.PSNR_CAP_DB} dB "
-                "(identical images are +inf, counted in psnr_identical)",
+        "psnr": (
+            "10 log10(255^2 / MSE) per image; mean over images with each value capped at "
+            f"{metrics.PSNR_CAP_DB} dB (identical images are +inf, counted in psnr_identical)"
+        ),
         "ssim": metrics.SSIM_SETTINGS,
-        "fid": dict(metrics.FID_PROTOCOL, weights_used=extractor.weights, valid=extractor.valid_fid) if extractor else None,
+        "fid": dict(metrics.FID_PROTOCOL, weights_used=extractor.weights, valid=extractor.valid_fid)
+        if extractor
+        else None,
     }
 
 
@@ -77,7 +81,10 @@ def markdown_report(report: dict) -> str:
         entry = results[name]
         if name == "baseline_mean_color":
             label += " rgb(" + ", ".join(map(str, report["mean_color"])) + ")"
-        row = f"| {label} | {_cell(entry['psnr'], 2)} | {_cell(entry['ssim'], 4)} | {_cell(entry['l1'], 2)} | {_cell(entry['l2'], 1)} |"
+        row = (
+            f"| {label} | {_cell(entry['psnr'], 2)} | {_cell(entry['ssim'], 4)} "
+            f"| {_cell(entry['l1'], 2)} | {_cell(entry['l2'], 1)} |"
+        )
         if with_fid:
             kid = entry.get("kid")
             row += f" {_cell(entry.get('fid'), 2)} | {_cell(kid * 1000 if kid is not None else None, 2)} |"
@@ -98,10 +105,12 @@ def markdown_report(report: dict) -> str:
             lines.append("**Random Inception weights: FID/KID values are NOT meaningful.**")
         if data["images"] < fid["min_recommended_samples"]:
             lines.append(
-                f"Fewer than {fid['min_recommended_samples']} images: FID is biased upwards; compare it only with "
-                "FID on the same number of images (KID is unbiased)."
+                f"Fewer than {fid['min_recommended_samples']} images: FID is biased upwards; "
+                "compare it only with FID on the same number of images (KID is unbiased)."
             )
-    lines.append(f"Protocol details: `{REPORT_JSON}`; metric definitions: `sketch2color/evaluation/metrics.py`.")
+    lines.append(
+        f"Protocol details: `{REPORT_JSON}`; metric definitions: `sketch2color/evaluation/metrics.py`."
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -26,7 +26,9 @@ KERAS_FILE = "generator.keras"
 def _resize(images: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
     """Antialiased bilinear resize that leaves same-size images untouched."""
     same = tf.logical_and(tf.equal(tf.shape(images)[1], height), tf.equal(tf.shape(images)[2], width))
-    return tf.cond(same, lambda: images, lambda: tf.image.resize(images, tf.stack([height, width]), antialias=True))
+    return tf.cond(
+        same, lambda: images, lambda: tf.image.resize(images, tf.stack([height, width]), antialias=True)
+    )
 
 
 class Colorizer(tf.Module):

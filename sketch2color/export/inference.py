@@ -43,17 +43,41 @@ def model_hints(colorizer, sketch_shape: tuple[int, int], hint_image: np.ndarray
     return np.zeros(size + (4,), np.float32) if hint_image is None else hints_from_image(hint_image, size)
 
 
-def colorize_array(colorizer, sketch: np.ndarray, palette: np.ndarray | None = None,
-                   hint_image: np.ndarray | None = None) -> np.ndarray:
-    """One uint8 [H, W, 3] sketch (+ uint8 [n, 3] palette, + hint image) -> uint8 [H, W, 3] colors."""
-    inputs = [tf.constant(sketch[None])]
-    if int(colorizer.palette_colors.numpy()):
+def conditioning_of(colorizer) -> tuple[int, bool]:
+    """(palette colors, takes hints) of a Colorizer, saved or in memory (0, False for plain sketch models)."""
+    # Exports from before conditioning existed have neither variable: plain sketch models.
+    palette_colors = int(colorizer.palette_colors.numpy()) if hasattr(colorizer, "palette_colors") else 0
+    uses_hints = bool(colorizer.uses_hints.numpy()) if hasattr(colorizer, "uses_hints") else False
+    return palette_colors, uses_hints
+
+
+def serve(colorizer, sketches, palette=None, hints=None) -> np.ndarray:
+    """uint8 sketches [B, H, W, 3] -> uint8 colors [B, H, W, 3] through the export's ``serve`` signature.
+
+    Palette models need ``palette`` uint8 [B, n, 3]; hint models take ``hints`` float32
+    [B, H, W, 4] (None: no hints). Inputs a model does not take are ignored.
+    """
+    palette_colors, uses_hints = conditioning_of(colorizer)
+    inputs = [tf.constant(sketches, tf.uint8)]
+    if palette_colors:
         if palette is None:
-            raise ValueError("this model is conditioned on a palette: pass --reference IMAGE or --palette COLORS")
-        inputs.append(tf.constant(palette[None].astype(np.uint8)))
-    if bool(colorizer.uses_hints.numpy()):
-        inputs.append(tf.constant(model_hints(colorizer, sketch.shape[:2], hint_image)[None], tf.float32))
-    return colorizer.serve(*inputs)["color"][0].numpy()
+            raise ValueError(
+                "this model is conditioned on a palette: pass --reference IMAGE or --palette COLORS"
+            )
+        inputs.append(tf.constant(palette, tf.uint8))
+    if uses_hints:
+        no_hints = np.zeros(np.shape(sketches)[:3] + (4,), np.float32)
+        inputs.append(tf.constant(no_hints if hints is None else hints, tf.float32))
+    return colorizer.serve(*inputs)["color"].numpy()
+
+
+def colorize_array(
+    colorizer, sketch: np.ndarray, palette: np.ndarray | None = None, hint_image: np.ndarray | None = None
+) -> np.ndarray:
+    """One uint8 [H, W, 3] sketch (+ uint8 [n, 3] palette, + hint image) -> uint8 [H, W, 3] colors."""
+    _, uses_hints = conditioning_of(colorizer)
+    hints = model_hints(colorizer, sketch.shape[:2], hint_image)[None] if uses_hints else None
+    return serve(colorizer, sketch[None], None if palette is None else palette[None], hints)[0]
 
 
 def palette_from_args(reference: str | None, colors: str | None, n_colors: int) -> np.ndarray | None:

@@ -8,12 +8,14 @@ Registered names:
 - generators: ``"unet"`` (pix2pix U-Net, :func:`unet_generator`), ``"sgru"`` (Swish-gated
   residual U-Net, Liu, Chen & Hu 2019, :func:`sgru_generator`), ``"reference_unet"`` (the
   reference colorizer's residual attention U-Net with noise, 30-channel sketch + palette input,
-  "Anime Sketch Colorizer" 2020, :func:`reference_generator`) and ``"convnet"`` (plain encoder-decoder of the
-  "ConvNet with L2 loss" baseline, Fu, Hsu & Yang 2017, :func:`convnet_generator`).
+  "Anime Sketch Colorizer" 2020, :func:`reference_generator`) and ``"convnet"`` (plain
+  encoder-decoder of the "ConvNet with L2 loss" baseline, Fu, Hsu & Yang 2017,
+  :func:`convnet_generator`).
 - discriminators: ``"patchgan"`` (conditional 70x70 PatchGAN, :func:`patchgan_discriminator`;
   it also accepts ``conditional=False``) and ``"patchgan_unconditional"`` (the same with
   ``conditional=False`` fixed, for configs that only carry a name), plus ``"patchgan_spectral"``
-  (conditional, spectral normalization on every conv, no batch norm; Miyato et al. 2018, as in the reference colorizer).
+  (conditional, spectral normalization on every conv, no batch norm; Miyato et al. 2018, as in
+  the reference colorizer).
 
 New architectures register themselves with the ``register_generator(name)`` /
 ``register_discriminator(name)`` decorators.

@@ -56,7 +56,12 @@ def tanh_image(x):
 def upsampling_output(x, output_channels: int):
     """pix2pix's output head: 4x4 stride-2 ConvTranspose + tanh, (B, H/2, W/2, C) -> (B, H, W, out)."""
     x = keras.layers.Conv2DTranspose(
-        output_channels, 4, strides=2, padding="same", kernel_initializer=weight_initializer(), name="output_conv"
+        output_channels,
+        4,
+        strides=2,
+        padding="same",
+        kernel_initializer=weight_initializer(),
+        name="output_conv",
     )(x)
     return tanh_image(x)
 
@@ -155,7 +160,8 @@ def check_depth(image_size: int, depth: int, max_depth: int, model: str) -> None
 
 @contextlib.contextmanager
 def precision_policy(mixed: bool):
-    """Build (and train) under ``mixed_bfloat16`` when asked, else float32; restores the global policy after."""
+    """Build (and train) under ``mixed_bfloat16`` when asked, else float32; restores the global
+    policy after."""
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed else "float32")
     try:

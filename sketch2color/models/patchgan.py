@@ -57,9 +57,7 @@ def _spectral(conv: keras.layers.Layer, norm: str, name: str | None = None) -> k
     """``conv`` wrapped in spectral normalization when ``norm == "spectral"``, else as is."""
     if norm != "spectral":
         return conv
-    return keras.layers.SpectralNormalization(
-        conv, power_iterations=SPECTRAL_POWER_ITERATIONS, name=name
-    )
+    return keras.layers.SpectralNormalization(conv, power_iterations=SPECTRAL_POWER_ITERATIONS, name=name)
 
 
 def _downsample(filters: int, norm: str, apply_norm: bool, name: str) -> keras.Sequential:

@@ -43,19 +43,19 @@ VGG16_NOTOP = PretrainedWeights(
     purpose="the feature loss",
     file_name="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
     url="https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
     md5="6d6bbae143d832006294945121d1f1fc",  # Keras' own file_hash for the notop file
     size="58 MB",
     local_file_option="--vgg-weights FILE (weights=FILE)",
     other_options="This machine may be offline, so nothing is downloaded; --vgg-weights random "
-                  "(weights=None) gives random weights (tests only: the loss is then meaningless).",
+    "(weights=None) gives random weights (tests only: the loss is then meaningless).",
 )
 INCEPTION_V3 = PretrainedWeights(
     network="InceptionV3",
     purpose="FID/KID",
     file_name="inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
     url="https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-        "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
     md5="bcbd6486424b2319ff4ef7d526e38f63",
     size="84 MB",
     local_file_option="--inception-weights FILE (python -m sketch2color.evaluate) / weights=FILE",
@@ -81,14 +81,18 @@ def how_to_get(spec: PretrainedWeights, folder: Path) -> str:
     """The instructions every missing- or broken-weights error ends with."""
     return (
         f"Get {spec.file_name} ({spec.size}, md5 {spec.md5}) from {spec.url}, or run "
-        f"`python -c \"import keras; keras.applications.{spec.network}(include_top=False)\"` on a machine "
+        f'`python -c "import keras; keras.applications.{spec.network}(include_top=False)"` on a machine '
         f"with internet and copy ~/.keras/models/{spec.file_name}; then put it in {folder} or pass its path "
         f"with {spec.local_file_option}. {spec.other_options}"
     )
 
 
-def weights_path(spec: PretrainedWeights, weights: str | os.PathLike | None = "imagenet",
-                 cache_dir: str | os.PathLike | None = None, allow_download: bool = False) -> Path | None:
+def weights_path(
+    spec: PretrainedWeights,
+    weights: str | os.PathLike | None = "imagenet",
+    cache_dir: str | os.PathLike | None = None,
+    allow_download: bool = False,
+) -> Path | None:
     """The local weights file for ``weights`` ("imagenet", a file, or None for random weights).
 
     Raises PretrainedWeightsUnavailable, naming the file and the options, when it is missing.
@@ -109,7 +113,11 @@ def weights_path(spec: PretrainedWeights, weights: str | os.PathLike | None = "i
     if allow_download:
         return Path(
             keras.utils.get_file(
-                spec.file_name, spec.url, cache_subdir="models", cache_dir=str(folder.parent), file_hash=spec.md5
+                spec.file_name,
+                spec.url,
+                cache_subdir="models",
+                cache_dir=str(folder.parent),
+                file_hash=spec.md5,
             )
         )
     raise PretrainedWeightsUnavailable(
@@ -135,8 +143,11 @@ def vgg16_features(layers: tuple[str, ...], weights="imagenet", cache_dir=None) 
     """A frozen float32 VGG16 (no top): preprocessed input -> the named layers' outputs."""
     path = weights_path(VGG16_NOTOP, weights, cache_dir)
     with precision_policy(mixed=False):  # loss networks stay float32 inside mixed-precision training
-        vgg = load_weights(keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3)),
-                           path, VGG16_NOTOP)
+        vgg = load_weights(
+            keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3)),
+            path,
+            VGG16_NOTOP,
+        )
         model = keras.Model(vgg.input, [vgg.get_layer(name).output for name in layers], name="vgg16_features")
     model.trainable = False
     return model

@@ -306,8 +306,9 @@ class NoiseInjection(keras.layers.Layer):
 
 @serializable
 class DecodingBlock(keras.layers.Layer):
-    """The reference colorizer's Fig. 3: inputs [x (B, h, w, C), skip (B, 2h, 2w, C_s)] -> up-sampling residual
-    block -> attention-gated skip -> concat -> residual block -> noise: (B, 2h, 2w, filters)."""
+    """The reference colorizer's Fig. 3: inputs [x (B, h, w, C), skip (B, 2h, 2w, C_s)] ->
+    up-sampling residual block -> attention-gated skip -> concat -> residual block -> noise:
+    (B, 2h, 2w, filters)."""
 
     def __init__(self, filters: int, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -1,5 +1,6 @@
 """The Swish-Gated Residual U-Net (SGRU) of Liu, Chen and Hu, "Anime Sketch Coloring with
-Swish-Gated Residual U-Net" (ISICA 2018, CCIS 986), as proposed for anime colorization with GANs and hint maps.
+Swish-Gated Residual U-Net" (ISICA 2018, CCIS 986), as proposed for anime colorization with GANs
+and hint maps.
 
 That proposal only names the ingredients: swish-gated residual blocks (SGBs) instead of plain U-Net
 levels, and swish-gated skip connections (plus the perceptual/per-pixel loss, which lives in

@@ -183,7 +183,9 @@ class PreviewCallback(keras.callbacks.Callback):
         path = self.folder / f"epoch_{epoch + 1:04d}.png"
         # Conditioning planes (palette, hints) follow the first 3 channels: show the sketch.
         sketches = self.sketches.numpy()[..., :3]
-        save_preview_grid(sketches, np.asarray(predictions, np.float32), self.targets, path, f"epoch {epoch + 1}")
+        save_preview_grid(
+            sketches, np.asarray(predictions, np.float32), self.targets, path, f"epoch {epoch + 1}"
+        )
 
 
 class LossCurvesCallback(keras.callbacks.Callback):
@@ -258,7 +260,9 @@ class MetricsCallback(keras.callbacks.Callback):
             logs.update({key: float("nan") for key in FID_KEYS})
         if progression is not None:
             save_progression_epoch(self.run_dir, epoch + 1, *progression)
-            plot_progression(self.run_dir, self.run_dir / "progression.png", max_columns=self.progression_columns)
+            plot_progression(
+                self.run_dir, self.run_dir / "progression.png", max_columns=self.progression_columns
+            )
         plot_metric_curves(self.history_csv, self.run_dir / "metrics.png", current=(epoch, logs))
 
     def _fid_due(self, epoch: int) -> bool:
@@ -315,7 +319,9 @@ class MetricsCallback(keras.callbacks.Callback):
         without the palette and hint planes conditioned models also get.
         """
         count = self.progression_samples
-        return tuple(thumbnails(x[:count], self.thumbnail_size) for x in (inputs[..., :3], predictions, targets))
+        return tuple(
+            thumbnails(x[:count], self.thumbnail_size) for x in (inputs[..., :3], predictions, targets)
+        )
 
     def _fid_values(self, fake_features, real_features) -> dict[str, float]:
         """val_fid and val_kid from this epoch's features (real features cached after the first time)."""

@@ -49,7 +49,9 @@ def default_optimizers(
 
     return (
         keras.optimizers.Adam(schedule(learning_rate, steps, steps), beta_1=beta_1, name="generator_adam"),
-        keras.optimizers.Adam(schedule(learning_rate, steps, steps), beta_1=beta_1, name="discriminator_adam"),
+        keras.optimizers.Adam(
+            schedule(learning_rate, steps, steps), beta_1=beta_1, name="discriminator_adam"
+        ),
     )
 
 
@@ -85,9 +87,7 @@ class Pix2Pix(keras.Model):
     ):
         super().__init__(**kwargs)
         if adversarial_loss not in ADVERSARIAL_MODES:
-            raise ValueError(
-                f"adversarial_loss must be one of {ADVERSARIAL_MODES}, got {adversarial_loss!r}"
-            )
+            raise ValueError(f"adversarial_loss must be one of {ADVERSARIAL_MODES}, got {adversarial_loss!r}")
         if feature_weight and feature_loss is None:
             raise ValueError("feature_weight > 0 needs a feature_loss (e.g. losses.VGGFeatureLoss())")
         self.generator = generator
@@ -102,7 +102,15 @@ class Pix2Pix(keras.Model):
         self.conditional = discriminator is not None and _is_conditional(discriminator)
         names = ["gen_total_loss", "gen_l1_loss"]
         names += ["gen_gan_loss", "disc_loss"] if discriminator is not None else []
-        names += [name for name, weight in (("gen_l2_loss", l2_weight), ("gen_feature_loss", feature_weight), ("gen_tv_loss", tv_weight)) if weight]
+        names += [
+            name
+            for name, weight in (
+                ("gen_l2_loss", l2_weight),
+                ("gen_feature_loss", feature_weight),
+                ("gen_tv_loss", tv_weight),
+            )
+            if weight
+        ]
         self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     @property
@@ -145,7 +153,9 @@ class Pix2Pix(keras.Model):
     def _uses_float16(self) -> bool:
         """Whether either network computes in float16 (and so needs loss scaling)."""
         return any(
-            net.dtype_policy.name == "mixed_float16" for net in (self.generator, self.discriminator) if net is not None
+            net.dtype_policy.name == "mixed_float16"
+            for net in (self.generator, self.discriminator)
+            if net is not None
         )
 
     def call(self, inputs, training=False):
@@ -196,7 +206,9 @@ class Pix2Pix(keras.Model):
             fake_logits = self._discriminate(sketch, fake, training)
             losses["gen_gan_loss"] = generator_adversarial_loss(fake_logits, mode=self.adversarial_loss)
             total += losses["gen_gan_loss"]
-            losses["disc_loss"] = discriminator_adversarial_loss(real_logits, fake_logits, mode=self.adversarial_loss)
+            losses["disc_loss"] = discriminator_adversarial_loss(
+                real_logits, fake_logits, mode=self.adversarial_loss
+            )
         losses["gen_total_loss"] = total
         return losses
 
@@ -257,9 +269,13 @@ class Pix2Pix(keras.Model):
         sketch, color = self._unpack(data)
         per_example = self._per_example_losses(sketch, color, training=False)
         disc_regularization = (
-            self._regularization_loss(self.discriminator) if self.discriminator is not None else tf.constant(0.0)
+            self._regularization_loss(self.discriminator)
+            if self.discriminator is not None
+            else tf.constant(0.0)
         )
-        return self._update_trackers(per_example, self._regularization_loss(self.generator), disc_regularization)
+        return self._update_trackers(
+            per_example, self._regularization_loss(self.generator), disc_regularization
+        )
 
 
 def _with_loss_scaling(optimizer, name: str):

@@ -107,14 +107,20 @@ def build_metrics_callback(config: RunConfig, generator, splits: PairSplits) -> 
             if weights != "imagenet":  # a file the user named: a mistake worth stopping for
                 raise ConfigError(f"--inception-weights: {error}") from error
             log.warning(
-                "FID/KID off for this run: no InceptionV3 ImageNet weights in %s (offline?). Put %s there or pass "
-                "--inception-weights FILE to get them; --fid-every 0 silences this.",
-                keras_cache_dir(), INCEPTION_V3.file_name,
+                "FID/KID off for this run: no InceptionV3 ImageNet weights in %s (offline?). "
+                "Put %s there or pass --inception-weights FILE to get them; --fid-every 0 silences this.",
+                keras_cache_dir(),
+                INCEPTION_V3.file_name,
             )
     return [
         cb.MetricsCallback(
-            generator, splits.val, config.run_dir, every_fid=train.fid_every, fid_extractor=extractor,
-            max_images=train.metrics_images, history_file=runs.HISTORY_FILE,
+            generator,
+            splits.val,
+            config.run_dir,
+            every_fid=train.fid_every,
+            fid_extractor=extractor,
+            max_images=train.metrics_images,
+            history_file=runs.HISTORY_FILE,
         )
     ]
 
@@ -122,14 +128,18 @@ def build_metrics_callback(config: RunConfig, generator, splits: PairSplits) -> 
 # --------------------------------------------------------------------------- training
 
 
-def train(config: RunConfig, explicit: set[tuple[str, str]] | None = None, verbose: int | str = "auto") -> TrainResult:
+def train(
+    config: RunConfig, explicit: set[tuple[str, str]] | None = None, verbose: int | str = "auto"
+) -> TrainResult:
     """Train (or resume) the run described by ``config``; see the module docstring for outputs."""
     config, _ = prepare_run_dir(config, explicit)
     run_dir = Path(config.run_dir)
     if config.data.seed is not None:
         keras.utils.set_random_seed(config.data.seed)
     splits = load_datasets(config.data)
-    steps_per_epoch = config.train.steps_per_epoch or max(1, len(splits.train_files) // config.data.batch_size)
+    steps_per_epoch = config.train.steps_per_epoch or max(
+        1, len(splits.train_files) // config.data.batch_size
+    )
     with precision_policy(config.train.mixed_precision):
         gan = build_gan(config, steps_per_epoch)
         checkpoint = cb.RunCheckpoint(gan, run_dir / runs.CHECKPOINT_DIR, keep=config.train.keep_checkpoints)
@@ -155,12 +165,18 @@ def train(config: RunConfig, explicit: set[tuple[str, str]] | None = None, verbo
             _fit_remaining(gan, splits, config, steps_per_epoch, checkpoint, callbacks, verbose)
         except KeyboardInterrupt:
             path = checkpoint.save()
-            print(f"\ninterrupted: saved {path} (step {checkpoint.step}); rerun the same command to resume", file=sys.stderr)
+            print(
+                f"\ninterrupted: saved {path} (step {checkpoint.step}); rerun the same command to resume",
+                file=sys.stderr,
+            )
             raise
         export_dir = None
         if config.train.export:
             export_dir = export_generator(
-                gan.generator, run_dir / runs.EXPORT_DIR, config.data.image_size, conditioning_spec(config.data)
+                gan.generator,
+                run_dir / runs.EXPORT_DIR,
+                config.data.image_size,
+                conditioning_spec(config.data),
             )
     return TrainResult(
         run_dir=run_dir,
@@ -189,7 +205,15 @@ def _fit_remaining(gan, splits, config, steps_per_epoch, checkpoint, callbacks, 
         shuffle=False,  # the tf.data pipeline shuffles
     )
     if done_in_epoch and done_epochs < epochs:
-        gan.fit(train_data, initial_epoch=done_epochs, epochs=done_epochs + 1, steps_per_epoch=steps_per_epoch - done_in_epoch, **common)
+        gan.fit(
+            train_data,
+            initial_epoch=done_epochs,
+            epochs=done_epochs + 1,
+            steps_per_epoch=steps_per_epoch - done_in_epoch,
+            **common,
+        )
         done_epochs += 1
     if done_epochs < epochs:
-        gan.fit(train_data, initial_epoch=done_epochs, epochs=epochs, steps_per_epoch=steps_per_epoch, **common)
+        gan.fit(
+            train_data, initial_epoch=done_epochs, epochs=epochs, steps_per_epoch=steps_per_epoch, **common
+        )

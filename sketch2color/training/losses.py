@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from sketch2color.data.pixels import HALF_RANGE
 from sketch2color.models.pretrained import VGG16_NOTOP, vgg16_features
 
 ADVERSARIAL_MODES = ("vanilla", "lsgan", "hinge")
@@ -118,9 +119,10 @@ def total_variation_loss(images) -> tf.Tensor:
 
 # --------------------------------------------------------------------------- VGG16 feature loss
 #
-# The reference-palette colorizer's feature loss: "L2 distance between high level features of fake and real (extracted
-# from four top layers of VGG16 pretrained on ImageNet)", weight 1e-4. The four top layers of the
-# VGG16 feature network (include_top=False) are block5_conv1, block5_conv2, block5_conv3 and
+# The reference-palette colorizer's feature loss: "L2 distance between high level features of
+# fake and real (extracted from four top layers of VGG16 pretrained on ImageNet)", weight 1e-4.
+# The four top layers of the VGG16 feature network (include_top=False) are block5_conv1,
+# block5_conv2, block5_conv3 and
 # block5_pool: the most semantic features VGG16 has, which is what "high level" asks for.
 # For each layer the squared difference is averaged over positions and channels; the four
 # means are summed. Inputs are mapped from [-1, 1] to Keras' VGG16 preprocessing ("caffe": RGB
@@ -136,18 +138,19 @@ VGG_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)  # keras.applications.imagenet_u
 
 def vgg_preprocess(images) -> tf.Tensor:
     """[-1, 1] RGB -> Keras VGG16 input: 0..255, BGR, ImageNet means subtracted (float32)."""
-    pixels = (_float32(images) + 1.0) * 127.5
+    pixels = (_float32(images) + 1.0) * HALF_RANGE  # not to_255: no rounding, the gradient must flow
     return pixels[..., ::-1] - tf.constant(VGG_CAFFE_MEAN_BGR, tf.float32)
 
 
 class VGGFeatureLoss:
-    """The reference colorizer's feature loss: sum over VGG16 layers of the mean squared feature difference, (B,).
+    """The reference colorizer's feature loss: sum over VGG16 layers of the mean squared feature
+    difference, (B,).
 
     ``loss = VGGFeatureLoss(); per_example = loss(target, generated)`` with images in [-1, 1].
     ``weights``: "imagenet" (from the Keras cache; ``models.pretrained.PretrainedWeightsUnavailable``
-    if absent), a
-    weights file path, or None (random weights, for tests). Build it inside ``strategy.scope()``
-    when training distributed. Gradients flow to ``generated`` only; the VGG16 is frozen.
+    if absent), a weights file path, or None (random weights, for tests). Build it inside
+    ``strategy.scope()`` when training distributed. Gradients flow to ``generated`` only; the
+    VGG16 is frozen.
     """
 
     def __init__(self, weights="imagenet", layers=VGG_FEATURE_LAYERS, cache_dir=None):
@@ -165,7 +168,5 @@ class VGGFeatureLoss:
         batch = tf.shape(target)[0]
         # One VGG pass over both batches: half the kernel launches of two calls.
         both = self.features(tf.concat([target, generated], axis=0))
-        distances = [
-            _per_example_mean(tf.square(tf.stop_gradient(f[:batch]) - f[batch:])) for f in both
-        ]
+        distances = [_per_example_mean(tf.square(tf.stop_gradient(f[:batch]) - f[batch:])) for f in both]
         return tf.add_n(distances)

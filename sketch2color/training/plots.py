@@ -37,7 +37,6 @@ METRIC_TITLES = {
 }
 
 
-
 # --------------------------------------------------------------------------- progression files
 
 
@@ -117,7 +116,9 @@ def plot_progression(run_dir: str | Path, out: str | Path, max_columns: int = 8)
         return None
     sketches, targets, by_epoch = loaded
     epochs = pick_columns(sorted(by_epoch), max_columns)
-    columns = [("sketch", sketches)] + [(f"epoch {e}", by_epoch[e]) for e in epochs] + [("ground truth", targets)]
+    columns = (
+        [("sketch", sketches)] + [(f"epoch {e}", by_epoch[e]) for e in epochs] + [("ground truth", targets)]
+    )
     rows = len(sketches)
     fig, axes = _subplots(rows, len(columns), figsize=(1.6 * len(columns), 1.6 * rows + 0.3))
     for column, (title, images) in enumerate(columns):
@@ -159,7 +160,9 @@ def _as_float(value) -> float:
         return float("nan")
 
 
-def plot_metric_curves(history_csv: str | Path, out: str | Path, current: tuple[int, dict] | None = None) -> Path | None:
+def plot_metric_curves(
+    history_csv: str | Path, out: str | Path, current: tuple[int, dict] | None = None
+) -> Path | None:
     """One panel per validation metric over epochs (history CSV plus the current epoch's logs)."""
     columns = metric_history(history_csv, current)
     names = [k for k in METRIC_KEYS + FID_KEYS if k in columns and np.isfinite(columns[k]).any()]

@@ -24,7 +24,9 @@ from sketch2color.data.conditioning import (
 )
 
 LEVEL = 1 / 127.5  # one 8-bit level in [-1, 1] units
-FLAT_COLORS = np.array([[240, 240, 235], [200, 40, 60], [30, 60, 150]], np.uint8)  # 50%, 30%, 20% of the image
+FLAT_COLORS = np.array(
+    [[240, 240, 235], [200, 40, 60], [30, 60, 150]], np.uint8
+)  # 50%, 30%, 20% of the image
 
 
 def unit(image_uint8: np.ndarray) -> np.ndarray:
@@ -88,7 +90,9 @@ def test_palettes_are_deterministic_per_seed(real_colors):
     color = tf.constant(unit(image))
     np.testing.assert_array_equal(palette_tf_graph(color).numpy(), palette_tf_graph(color).numpy())
     seed = tf.constant([5, 7], tf.int64)
-    np.testing.assert_array_equal(palette_tf_graph(color, seed=seed).numpy(), palette_tf_graph(color, seed=seed).numpy())
+    np.testing.assert_array_equal(
+        palette_tf_graph(color, seed=seed).numpy(), palette_tf_graph(color, seed=seed).numpy()
+    )
 
 
 def _inertia(image: np.ndarray, palette: np.ndarray) -> float:
@@ -173,8 +177,10 @@ def test_hints_are_deterministic_per_seed(smooth_color):
 
 
 def test_hint_density_range_and_empty_examples(smooth_color):
-    densities = [sample_hints_tf(smooth_color, tf.constant([s, 0]), keep_prob=(0.0, 0.3)).numpy()[..., 3].mean()
-                 for s in range(8)]
+    densities = [
+        sample_hints_tf(smooth_color, tf.constant([s, 0]), keep_prob=(0.0, 0.3)).numpy()[..., 3].mean()
+        for s in range(8)
+    ]
     assert max(densities) - min(densities) > 0.05  # a new density per example
     assert all(d < 0.33 for d in densities)
     empty = sample_hints_tf(smooth_color, SEED, keep_prob=0.5, empty_prob=1.0).numpy()
@@ -188,7 +194,9 @@ def test_hints_from_rgba_and_rgb_images():
     hints = hints_from_image(rgba, 64)
     assert hints.shape == (64, 64, 4)
     assert hints[..., 3].sum() == 16 and np.all(hints[8:12, 8:12, 3] == 1)  # the whole 4x4 cell
-    np.testing.assert_allclose(hints[8:12, 8:12, :3], np.broadcast_to([1.0, -1.0, -1.0], (4, 4, 3)), atol=1e-5)
+    np.testing.assert_allclose(
+        hints[8:12, 8:12, :3], np.broadcast_to([1.0, -1.0, -1.0], (4, 4, 3)), atol=1e-5
+    )
     assert not hints[40:48, 40:44].any()
 
     canvas = np.full((128, 128, 3), 255, np.uint8)
@@ -228,7 +236,9 @@ def test_edges_mode_draws_dark_lines_at_shape_boundaries():
 
 def test_sketch_mode_passes_the_sketch_through(smooth_color):
     sketch = tf.ones([256, 256, 3]) * 0.25
-    np.testing.assert_array_equal(input_from_color(smooth_color, "sketch", sketch=sketch).numpy(), sketch.numpy())
+    np.testing.assert_array_equal(
+        input_from_color(smooth_color, "sketch", sketch=sketch).numpy(), sketch.numpy()
+    )
     with pytest.raises(ValueError, match="sketch="):
         input_from_color(smooth_color, "sketch")
     with pytest.raises(ValueError, match="input_mode"):
@@ -263,10 +273,17 @@ def test_conditioned_input_in_a_tf_data_map():
     seeds = tf.data.Dataset.random(seed=1).batch(2)
     for spec, channels in SPECS:
         pairs = tf.data.Dataset.from_tensor_slices((sketches, colors))
-        conditioned = tf.data.Dataset.zip(pairs, seeds).map(
-            lambda pair, seed, spec=spec: (build_conditioned_input(pair[0], pair[1], spec, seed), pair[1]),
-            num_parallel_calls=2,
-        ).batch(2)
+        conditioned = (
+            tf.data.Dataset.zip(pairs, seeds)
+            .map(
+                lambda pair, seed, spec=spec: (
+                    build_conditioned_input(pair[0], pair[1], spec, seed),
+                    pair[1],
+                ),
+                num_parallel_calls=2,
+            )
+            .batch(2)
+        )
         assert conditioned.element_spec[0].shape.as_list() == [None, 32, 32, channels]
         batches = [x.numpy() for x, _ in conditioned]
         assert [b.shape for b in batches] == [(2, 32, 32, channels)] * 2

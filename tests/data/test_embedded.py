@@ -43,7 +43,12 @@ def test_write_dataset_files_marker_and_noop(tmp_path):
     assert sorted(p.name for p in (root / "val").iterdir()) == ["000000.png", "000001.png"]
     marker = json.loads((root / "DATASET.json").read_text())
     assert {k: marker[k] for k in ("format_version", "n_train", "n_val", "seed", "height")} == {
-        "format_version": PAIR_FORMAT_VERSION, "n_train": 3, "n_val": 2, "seed": 4, "height": SMALL}
+        "format_version": PAIR_FORMAT_VERSION,
+        "n_train": 3,
+        "n_val": 2,
+        "seed": 4,
+        "height": SMALL,
+    }
     # The generator label is the historical module name: existing caches must stay valid.
     assert marker["generator"] == GENERATOR_NAME == "sketch2color.synthetic"
     written = cv2.cvtColor(cv2.imread(str(root / "val" / "000001.png")), cv2.COLOR_BGR2RGB)

@@ -65,7 +65,9 @@ def test_without_augmentation_values_match_the_file(pair_folder):
 def test_sketch_side_left_swaps_the_halves(pair_folder):
     files = sorted(pair_folder.glob("*.png"))[:1]
     right = next(iter(make_dataset(files, config_for(pair_folder, **NO_AUGMENT), training=False)))
-    left = next(iter(make_dataset(files, config_for(pair_folder, sketch_side="left", **NO_AUGMENT), training=False)))
+    left = next(
+        iter(make_dataset(files, config_for(pair_folder, sketch_side="left", **NO_AUGMENT), training=False))
+    )
     np.testing.assert_array_equal(right[0].numpy(), left[1].numpy())
     np.testing.assert_array_equal(right[1].numpy(), left[0].numpy())
 
@@ -74,7 +76,9 @@ def test_sketch_side_left_swaps_the_halves(pair_folder):
 
 
 def test_same_seed_same_batches_and_epochs_differ(pair_folder):
-    config = config_for(pair_folder, affine_prob=0.5, rotation=15, sketch_noise_prob=0.5, color_jitter_prob=0.5)
+    config = config_for(
+        pair_folder, affine_prob=0.5, rotation=15, sketch_noise_prob=0.5, color_jitter_prob=0.5
+    )
     first = load_datasets(config).train
     second = load_datasets(dataclasses.replace(config)).train
     epoch_a, epoch_b = batches(first), batches(second)
@@ -116,9 +120,13 @@ def test_both_halves_receive_the_same_geometry(pair_folder, augment):
 
 
 def test_augmentation_changes_the_pairs(pair_folder):
-    config = config_for(pair_folder, image_size=64, batch_size=12, val_fraction=0.0, affine_prob=1.0, rotation=20)
+    config = config_for(
+        pair_folder, image_size=64, batch_size=12, val_fraction=0.0, affine_prob=1.0, rotation=20
+    )
     augmented = batches(load_datasets(config).train)[0]
-    plain = batches(load_datasets(dataclasses.replace(config, jitter=False, flip_prob=0.0, affine_prob=0.0)).train)[0]
+    plain = batches(
+        load_datasets(dataclasses.replace(config, jitter=False, flip_prob=0.0, affine_prob=0.0)).train
+    )[0]
     assert not np.allclose(augmented, plain, atol=0.05)
 
 
@@ -288,7 +296,9 @@ def test_real_pairs_load_and_split_the_right_way_round(real_pairs):
     files = sorted(real_pairs.glob("*.png"))
     assert len(files) >= 30
     config = DataConfig(data_dir=str(real_pairs), image_size=64, batch_size=1, **NO_AUGMENT)
-    sketch, color = zip(*[(s.numpy()[0], c.numpy()[0]) for s, c in make_dataset(files, config, training=False)])
+    sketch, color = zip(
+        *[(s.numpy()[0], c.numpy()[0]) for s, c in make_dataset(files, config, training=False)]
+    )
     sketch, color = np.stack(sketch), np.stack(color)
 
     def chroma(images):  # mean spread between channels, per image, on the 0..255 scale

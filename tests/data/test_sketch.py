@@ -115,7 +115,9 @@ def test_methods_table_and_unknown_method(drawing):
     assert "pencil" in message and all(name in message for name in SKETCH_METHODS)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 3), np.float32)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 3), np.float32)]
+)
 def test_rejects_non_rgb_uint8(bad):
     with pytest.raises(ValueError, match="uint8 RGB"):
         extract_sketch(bad)
@@ -159,5 +161,7 @@ def test_xdog_matches_the_real_kaggle_sketches():
     scores = np.array(scores)
     assert scores.mean() > 0.75, f"mean IoU {scores.mean():.3f}"
     assert scores.min() > 0.55, f"worst IoU {scores.min():.3f} ({files[int(scores.argmin())].name})"
-    assert np.all(scores > np.array(shuffled) + 0.2), "XDoG should match its own sketch far better than another's"
+    assert np.all(scores > np.array(shuffled) + 0.2), (
+        "XDoG should match its own sketch far better than another's"
+    )
     assert np.all(scores > np.array(black) + 0.2)

@@ -96,8 +96,9 @@ def test_same_pixels_in_another_process_without_tensorflow():
         "print('sketch2color.data.embedded' in sys.modules)"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
-                         cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=REPO
+    )
     digest, tensorflow_loaded, cache_module_loaded = out.stdout.split()
     assert digest == hashlib.sha1(render_pair(5, 128).tobytes()).hexdigest()
     assert tensorflow_loaded == "False"

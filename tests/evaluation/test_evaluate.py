@@ -40,7 +40,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run(
         [sys.executable, "-m", "sketch2color.evaluate", *args],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=300,
     )
 
 
@@ -53,8 +57,19 @@ def resized_pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def test_cli_on_an_exported_model(exported, pair_folder, tmp_path):
     out = tmp_path / "report"
-    result = run_cli("--model", str(exported), "--data", str(pair_folder), "--split", "all", "--no-fid",
-                     "--batch-size", "5", "--out", str(out))
+    result = run_cli(
+        "--model",
+        str(exported),
+        "--data",
+        str(pair_folder),
+        "--split",
+        "all",
+        "--no-fid",
+        "--batch-size",
+        "5",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["data"]["images"] == 12 and report["data"]["image_size"] == SIZE
@@ -63,21 +78,33 @@ def test_cli_on_an_exported_model(exported, pair_folder, tmp_path):
     for name, values in report["metrics"].items():
         assert values["images"] == 12, name
         assert 0 < values["psnr"] <= 100 and -1 <= values["ssim"] <= 1, name
-        assert 0 <= values["l1"] <= 255 and 0 <= values["l2"] <= 255**2 and values["l1"] ** 2 <= values["l2"], name
+        assert (
+            0 <= values["l1"] <= 255 and 0 <= values["l2"] <= 255**2 and values["l1"] ** 2 <= values["l2"]
+        ), name
 
     # The baselines, recomputed with numpy from the files, agree with the report.
     sketches, colors = resized_pairs(pair_folder)
     mean_color = np.round(colors.reshape(-1, 3).mean(axis=0))
     assert report["mean_color"] == mean_color.tolist()
     sketch_difference = sketches.astype(np.float64) - colors
-    assert report["metrics"]["baseline_sketch"]["l1"] == pytest.approx(np.abs(sketch_difference).mean(), rel=1e-6)
-    assert report["metrics"]["baseline_sketch"]["l2"] == pytest.approx(np.square(sketch_difference).mean(), rel=1e-9)
+    assert report["metrics"]["baseline_sketch"]["l1"] == pytest.approx(
+        np.abs(sketch_difference).mean(), rel=1e-6
+    )
+    assert report["metrics"]["baseline_sketch"]["l2"] == pytest.approx(
+        np.square(sketch_difference).mean(), rel=1e-9
+    )
     flat_difference = mean_color - colors.astype(np.float64)
-    assert report["metrics"]["baseline_mean_color"]["l1"] == pytest.approx(np.abs(flat_difference).mean(), rel=1e-6)
+    assert report["metrics"]["baseline_mean_color"]["l1"] == pytest.approx(
+        np.abs(flat_difference).mean(), rel=1e-6
+    )
 
     markdown = (out / "report.md").read_text()
     assert "| PSNR (dB) ↑ | SSIM ↑ | L1 ↓ | L2 (MSE) ↓ |" in markdown
-    assert "| model |" in markdown and "baseline: sketch (model input) as output" in markdown and "baseline: flat mean color" in markdown
+    assert (
+        "| model |" in markdown
+        and "baseline: sketch (model input) as output" in markdown
+        and "baseline: flat mean color" in markdown
+    )
     assert (out / "samples.png").stat().st_size > 0
 
 
@@ -88,17 +115,23 @@ def test_bad_model_path_is_a_clear_error_with_exit_code_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_run_directory_without_export_uses_its_latest_checkpoint(tiny_generator, pair_folder, tmp_path, capsys):
+def test_run_directory_without_export_uses_its_latest_checkpoint(
+    tiny_generator, pair_folder, tmp_path, capsys
+):
     run_dir = tmp_path / "run"
     config = RunConfig(run_dir=str(run_dir))
     config.data.data_dir, config.data.image_size = str(pair_folder), SIZE
     config.model.generator_kwargs = {"base_filters": 8}
     run_dir.mkdir()
     save_json(config, run_dir / "config.json")
-    manager = tf.train.CheckpointManager(tf.train.Checkpoint(generator=tiny_generator), str(run_dir / "checkpoints"), 1)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(generator=tiny_generator), str(run_dir / "checkpoints"), 1
+    )
     manager.save()
 
-    assert main(["--model", str(run_dir), "--split", "all", "--no-fid"]) == 0  # data and size from config.json
+    assert (
+        main(["--model", str(run_dir), "--split", "all", "--no-fid"]) == 0
+    )  # data and size from config.json
     report = json.loads((run_dir / "evaluation-all" / "report.json").read_text())
     assert report["model"]["source"] == "checkpoint" and report["data"]["image_size"] == SIZE
     # The restored generator is the one we saved: same outputs as running it directly.
@@ -128,9 +161,14 @@ def test_fid_and_kid_for_the_model_and_both_baselines(exported, pair_folder, tmp
 
     monkeypatch.setattr(sketch2color.evaluation.metrics, "InceptionFeatureExtractor", StubExtractor)
     out = tmp_path / "with_fid"
-    assert main(["--model", str(exported), "--data", str(pair_folder), "--split", "all", "--out", str(out)]) == 0
+    assert (
+        main(["--model", str(exported), "--data", str(pair_folder), "--split", "all", "--out", str(out)]) == 0
+    )
     report = json.loads((out / "report.json").read_text())
-    assert report["protocol"]["fid"]["name"] == "sketch2color-fid-v1" and report["protocol"]["fid"]["valid"] is False
+    assert (
+        report["protocol"]["fid"]["name"] == "sketch2color-fid-v1"
+        and report["protocol"]["fid"]["valid"] is False
+    )
     for name in ENTRIES:
         assert report["metrics"][name]["fid"] > 0 and report["metrics"][name]["kid"] is not None, name
     # The flat baseline's features are one vector repeated: FID = |mu_flat - mu_real|^2 + Tr(S_real).
@@ -150,7 +188,22 @@ def test_conditioned_export_gets_palette_and_hints_made_like_validation(pair_fol
     generator = build_generator("unet", image_size=SIZE, base_filters=8, input_channels=input_channels(spec))
     export_dir = export_generator(generator, tmp_path / "conditioned", SIZE, spec)
     out = tmp_path / "report"
-    assert main(["--model", str(export_dir), "--data", str(pair_folder), "--split", "all", "--no-fid", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                str(export_dir),
+                "--data",
+                str(pair_folder),
+                "--split",
+                "all",
+                "--no-fid",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     assert "palette" in report["data"]["conditioning"] and "hints" in report["data"]["conditioning"]
     assert report["metrics"]["model"]["images"] == 12 and 0 < report["metrics"]["model"]["psnr"] <= 100

@@ -35,7 +35,13 @@ def skimage_psnr(prediction: np.ndarray, target: np.ndarray) -> float:
 def skimage_ssim(prediction: np.ndarray, target: np.ndarray) -> float:
     """The reference SSIM with the documented settings."""
     return structural_similarity(
-        target, prediction, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1
+        target,
+        prediction,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+        channel_axis=-1,
     )
 
 
@@ -118,7 +124,12 @@ def test_psnr_ssim_match_skimage_on_real_pairs(real_pairs):
     pairs = [read_pair(path) for path in files]
     for sketch, color in pairs:
         # sketch vs color (a bad colorization), and a blurred color (a plausible one)
-        blurred = tf.nn.avg_pool2d(tf.cast(color[None], tf.float32), 3, 1, "SAME")[0].numpy().round().astype(np.uint8)
+        blurred = (
+            tf.nn.avg_pool2d(tf.cast(color[None], tf.float32), 3, 1, "SAME")[0]
+            .numpy()
+            .round()
+            .astype(np.uint8)
+        )
         for prediction in (sketch, blurred):
             values = metrics.image_metrics(prediction, color)
             assert values["psnr"][0] == pytest.approx(skimage_psnr(prediction, color), abs=PSNR_TOLERANCE_DB)
@@ -163,7 +174,9 @@ def test_fid_of_gaussians_with_diagonal_covariances_is_analytic():
     mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
     var1, var2 = rng.uniform(0.2, 3.0, 6), rng.uniform(0.2, 3.0, 6)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(var1) - np.sqrt(var2)) ** 2)
-    assert metrics.frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(expected, rel=1e-10)
+    assert metrics.frechet_distance(mu1, np.diag(var1), mu2, np.diag(var2)) == pytest.approx(
+        expected, rel=1e-10
+    )
     # and from samples of those Gaussians (sampling error only)
     a = mu1 + rng.normal(size=(40000, 6)) * np.sqrt(var1)
     b = mu2 + rng.normal(size=(40000, 6)) * np.sqrt(var2)
@@ -183,7 +196,9 @@ def test_fid_of_a_set_with_itself_is_zero_and_flat_sets_are_handled():
     # A flat set (one image repeated: the mean-color baseline) has zero covariance.
     mu, sigma = metrics.feature_statistics(a)
     flat = np.zeros_like(sigma)
-    assert metrics.frechet_distance(mu + 1.0, flat, mu, sigma) == pytest.approx(8.0 + np.trace(sigma), rel=1e-6)
+    assert metrics.frechet_distance(mu + 1.0, flat, mu, sigma) == pytest.approx(
+        8.0 + np.trace(sigma), rel=1e-6
+    )
 
 
 # --- KID --------------------------------------------------------------------------------------
@@ -197,7 +212,9 @@ def test_polynomial_mmd_matches_its_definition():
     within_x = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     within_y = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     across = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / m**2
-    assert metrics.polynomial_mmd2_unbiased(x, y) == pytest.approx(within_x + within_y - 2 * across, rel=1e-12)
+    assert metrics.polynomial_mmd2_unbiased(x, y) == pytest.approx(
+        within_x + within_y - 2 * across, rel=1e-12
+    )
 
 
 def test_kid_subsets_via_full_kernels_equal_subsets_from_scratch(monkeypatch):
@@ -243,12 +260,21 @@ def test_inception_input_protocol():
     images = tiny_images()
     prepared = metrics.prepare_inception_input(images).numpy()
     assert prepared.shape == (3, 299, 299, 3) and prepared.dtype == np.float32
-    manual = tf.image.resize(images.astype(np.float32), (299, 299), method="bilinear", antialias=True) / 127.5 - 1.0
+    manual = (
+        tf.image.resize(images.astype(np.float32), (299, 299), method="bilinear", antialias=True) / 127.5
+        - 1.0
+    )
     np.testing.assert_allclose(prepared, manual.numpy(), atol=1e-6)
-    extremes = metrics.prepare_inception_input(np.stack([np.zeros((20, 20, 3), np.uint8), np.full((20, 20, 3), 255, np.uint8)]))
+    extremes = metrics.prepare_inception_input(
+        np.stack([np.zeros((20, 20, 3), np.uint8), np.full((20, 20, 3), 255, np.uint8)])
+    )
     assert np.allclose(extremes[0], -1.0) and np.allclose(extremes[1], 1.0)
     assert metrics.FID_PROTOCOL["resize"] == {
-        "size": [299, 299], "method": "bilinear", "antialias": True, "crop": None, "function": "tf.image.resize on float32 0..255",
+        "size": [299, 299],
+        "method": "bilinear",
+        "antialias": True,
+        "crop": None,
+        "function": "tf.image.resize on float32 0..255",
     }
 
 
@@ -264,7 +290,9 @@ def test_inception_features_follow_the_protocol(random_inception):
     raw = tf.image.resize(images[:1].astype(np.float32), (299, 299))
     assert not np.allclose(random_inception.model(raw, training=False).numpy(), features[:1], rtol=1e-2)
     # [-1, 1] floats are the same images as uint8
-    np.testing.assert_allclose(random_inception(images.astype(np.float32) / 127.5 - 1.0), features, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        random_inception(images.astype(np.float32) / 127.5 - 1.0), features, rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras' legacy h5 reader, not ours
@@ -325,8 +353,16 @@ def test_offline_cli_error_with_an_empty_keras_home_makes_no_network_attempt(tmp
     env = dict(os.environ, KERAS_HOME=str(tmp_path / "empty_keras_home"), TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
         [sys.executable, "-c", script, "--model", str(tmp_path), "--data", str(tmp_path)],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr
     assert "NETWORK ATTEMPT" not in result.stderr and "Traceback" not in result.stderr
-    assert "empty_keras_home" in result.stderr and "--inception-weights" in result.stderr and "--no-fid" in result.stderr
+    assert (
+        "empty_keras_home" in result.stderr
+        and "--inception-weights" in result.stderr
+        and "--no-fid" in result.stderr
+    )

@@ -82,8 +82,23 @@ def test_default_generators_at_256(name, default_generators):
 
 def test_default_widths_follow_the_sources(default_generators):
     reference = default_generators["reference_unet"]
-    assert [reference.get_layer(f"encoder_{i}").filters for i in range(1, 8)] == [64, 128, 256, 512, 512, 512, 512]
-    assert [reference.get_layer(f"decoder_{i}").filters for i in range(6, 0, -1)] == [512, 512, 512, 256, 128, 64]
+    assert [reference.get_layer(f"encoder_{i}").filters for i in range(1, 8)] == [
+        64,
+        128,
+        256,
+        512,
+        512,
+        512,
+        512,
+    ]
+    assert [reference.get_layer(f"decoder_{i}").filters for i in range(6, 0, -1)] == [
+        512,
+        512,
+        512,
+        256,
+        128,
+        64,
+    ]
     assert reference.get_layer("output_upsample").filters == 32
 
     sgru = default_generators["sgru"]
@@ -129,7 +144,9 @@ def test_sgru_skips_and_shortcuts_are_swish_gated(tiny_generators):
     generator = tiny_generators["sgru"]
     gates = [layer.name for layer in generator.layers if isinstance(layer, keras.layers.Multiply)]
     # one gated skip per level, one gated shortcut per SGB (5 down + 5 up)
-    assert sorted(name for name in gates if name.startswith("skip_")) == [f"skip_{i}_gated" for i in range(1, 6)]
+    assert sorted(name for name in gates if name.startswith("skip_")) == [
+        f"skip_{i}_gated" for i in range(1, 6)
+    ]
     assert len([name for name in gates if "_shortcut_" in name]) == 10
 
 
@@ -267,14 +284,18 @@ def test_one_gradient_step_reduces_l1(name):
 
 def test_spectral_patchgan_at_256():
     keras.utils.set_random_seed(11)
-    discriminator = build_discriminator("patchgan_spectral", image_size=256, input_channels=REFERENCE_INPUT_CHANNELS)
+    discriminator = build_discriminator(
+        "patchgan_spectral", image_size=256, input_channels=REFERENCE_INPUT_CHANNELS
+    )
     assert [tensor.name for tensor in discriminator.inputs] == ["sketch", "image"]
     assert tuple(discriminator.inputs[0].shape) == (None, None, None, REFERENCE_INPUT_CHANNELS)
     sketch = np.zeros((2, 256, 256, REFERENCE_INPUT_CHANNELS), "float32")
     logits = discriminator([sketch, np.zeros((2, 256, 256, 3), "float32")], training=False)
     assert tuple(logits.shape) == (2, 30, 30, 1) and logits.dtype == tf.float32
     assert patch_grid_size(256) == 30
-    wrapped = [layer for layer in all_layers(discriminator) if isinstance(layer, keras.layers.SpectralNormalization)]
+    wrapped = [
+        layer for layer in all_layers(discriminator) if isinstance(layer, keras.layers.SpectralNormalization)
+    ]
     assert len(wrapped) == 5  # three stride-2 convs, the C512 conv, the logits conv
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in all_layers(discriminator))
 
@@ -285,7 +306,9 @@ def test_spectral_norm_of_every_kernel_is_one_after_training_steps():
     pair = [random_images((2, 64, 64, 3), seed=1), random_images((2, 64, 64, 3), seed=2)]
     for _ in range(15):  # each training call runs one power iteration and rescales the kernel
         discriminator(pair, training=True)
-    wrapped = [layer for layer in all_layers(discriminator) if isinstance(layer, keras.layers.SpectralNormalization)]
+    wrapped = [
+        layer for layer in all_layers(discriminator) if isinstance(layer, keras.layers.SpectralNormalization)
+    ]
     assert len(wrapped) == 5
     for layer in wrapped:
         kernel = layer.layer.kernel.numpy()

@@ -123,7 +123,9 @@ def test_activations_leaky_down_plain_up(generator_256):
 @pytest.mark.parametrize("network", ["generator_256", "discriminator_256"])
 def test_leaky_relu_slopes_are_0_2(network, request):
     model = request.getfixturevalue(network)
-    slopes = [layer.negative_slope for layer in all_layers(model) if isinstance(layer, keras.layers.LeakyReLU)]
+    slopes = [
+        layer.negative_slope for layer in all_layers(model) if isinstance(layer, keras.layers.LeakyReLU)
+    ]
     assert len(slopes) >= 4
     assert slopes == pytest.approx([0.2] * len(slopes))
 
@@ -235,7 +237,9 @@ def test_each_logit_sees_a_70x70_window():
     # Reverse view: the input pixels an output cell depends on (non-zero gradient).
     keras.utils.set_random_seed(4)
     discriminator = patchgan_discriminator(image_size=128, base_filters=8)
-    pair = [tf.constant(np.random.default_rng(1).uniform(-1, 1, (1, 128, 128, 3)), tf.float32) for _ in range(2)]
+    pair = [
+        tf.constant(np.random.default_rng(1).uniform(-1, 1, (1, 128, 128, 3)), tf.float32) for _ in range(2)
+    ]
     with tf.GradientTape() as tape:
         tape.watch(pair)
         logits = discriminator(pair, training=False)  # (1, 14, 14, 1)
@@ -288,7 +292,9 @@ def test_registry_names():
 def test_registry_unknown_names_list_valid_ones():
     with pytest.raises(ValueError, match=r"unknown generator 'resnet9'.*'unet'"):
         build_generator("resnet9")
-    with pytest.raises(ValueError, match=r"unknown discriminator 'nope'.*'patchgan'.*'patchgan_unconditional'"):
+    with pytest.raises(
+        ValueError, match=r"unknown discriminator 'nope'.*'patchgan'.*'patchgan_unconditional'"
+    ):
         build_discriminator("nope")
 
 

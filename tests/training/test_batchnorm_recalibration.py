@@ -28,7 +28,9 @@ def test_moving_statistics_become_the_mean_batch_statistics():
     model, features = conv_bn_model()
     rng = np.random.default_rng(0)
     # Three batches from different distributions, so a plain momentum update would differ.
-    batches = [(rng.normal(shift, 1 + shift, (5, 8, 8, 3)).astype(np.float32), None) for shift in (0.0, 2.0, 5.0)]
+    batches = [
+        (rng.normal(shift, 1 + shift, (5, 8, 8, 3)).astype(np.float32), None) for shift in (0.0, 2.0, 5.0)
+    ]
     used = cb.recalibrate_batch_norm(model, batches)
     assert used == 3
 
@@ -84,7 +86,9 @@ def test_callback_recalibrates_once_per_epoch_before_validation(monkeypatch):
     config.model.discriminator_kwargs = {"base_filters": 8}
     gan = build_gan(config, steps_per_epoch=2)
     shape = (2, 32, 32, 3)
-    data = tf.data.Dataset.from_tensors((tf.random.uniform(shape, -1, 1), tf.random.uniform(shape, -1, 1))).repeat()
+    data = tf.data.Dataset.from_tensors(
+        (tf.random.uniform(shape, -1, 1), tf.random.uniform(shape, -1, 1))
+    ).repeat()
     seen_by_validation = []
 
     class Probe(keras.callbacks.Callback):  # what validation sees: the already recalibrated generator
@@ -92,10 +96,23 @@ def test_callback_recalibrates_once_per_epoch_before_validation(monkeypatch):
             seen_by_validation.append(len(calls))
 
     recalibration = cb.BatchNormRecalibration(gan.generator, data, batches=3)
-    gan.fit(data, steps_per_epoch=2, epochs=2, validation_data=data.take(1), callbacks=[recalibration, Probe()], verbose=0)
+    gan.fit(
+        data,
+        steps_per_epoch=2,
+        epochs=2,
+        validation_data=data.take(1),
+        callbacks=[recalibration, Probe()],
+        verbose=0,
+    )
     assert len(calls) == 2  # once per epoch, not again at the epoch end
     assert seen_by_validation == [1, 2]
 
     calls.clear()
-    gan.fit(data, steps_per_epoch=2, epochs=1, callbacks=[cb.BatchNormRecalibration(gan.generator, data, batches=0)], verbose=0)
+    gan.fit(
+        data,
+        steps_per_epoch=2,
+        epochs=1,
+        callbacks=[cb.BatchNormRecalibration(gan.generator, data, batches=0)],
+        verbose=0,
+    )
     assert calls == []  # 0 turns it off

@@ -66,7 +66,9 @@ def test_vanilla_discriminator_loss_is_half_the_bce_sum():
 def test_discriminator_loss_is_halved_at_chance():
     # Logits 0 = probability 0.5: each BCE is log 2, the halved sum is log 2 (not 2 log 2).
     zeros = np.zeros((2, 3, 3, 1), "float32")
-    np.testing.assert_allclose(discriminator_adversarial_loss(zeros, zeros).numpy(), [np.log(2)] * 2, rtol=1e-6)
+    np.testing.assert_allclose(
+        discriminator_adversarial_loss(zeros, zeros).numpy(), [np.log(2)] * 2, rtol=1e-6
+    )
 
 
 def test_lsgan_and_hinge_values():
@@ -78,7 +80,9 @@ def test_lsgan_and_hinge_values():
         0.5 * (per_example((REAL - 1) ** 2) + per_example(FAKE**2)),
         rtol=1e-5,
     )
-    np.testing.assert_allclose(generator_adversarial_loss(FAKE, mode="hinge").numpy(), per_example(-FAKE), rtol=1e-5)
+    np.testing.assert_allclose(
+        generator_adversarial_loss(FAKE, mode="hinge").numpy(), per_example(-FAKE), rtol=1e-5
+    )
     np.testing.assert_allclose(
         discriminator_adversarial_loss(REAL, FAKE, mode="hinge").numpy(),
         0.5 * (per_example(np.maximum(0, 1 - REAL)) + per_example(np.maximum(0, 1 + FAKE))),
@@ -96,8 +100,12 @@ def test_unknown_adversarial_mode_is_rejected():
 def test_reconstruction_losses():
     target = RNG.uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
     generated = RNG.uniform(-1, 1, (2, 8, 8, 3)).astype("float32")
-    np.testing.assert_allclose(l1_loss(target, generated).numpy(), per_example(np.abs(target - generated)), rtol=1e-5)
-    np.testing.assert_allclose(l2_loss(target, generated).numpy(), per_example((target - generated) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(
+        l1_loss(target, generated).numpy(), per_example(np.abs(target - generated)), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        l2_loss(target, generated).numpy(), per_example((target - generated) ** 2), rtol=1e-5
+    )
     assert tuple(l1_loss(target, generated).shape) == (2,)
     assert tuple(l2_loss(target, generated).shape) == (2,)
 
@@ -165,7 +173,9 @@ def test_train_step_updates_both_networks(conditional, adversarial_loss):
 
     assert set(logs) == LOSS_NAMES
     assert all(np.isfinite(value) for value in logs.values())
-    assert logs["gen_total_loss"] == pytest.approx(logs["gen_gan_loss"] + 100.0 * logs["gen_l1_loss"], rel=1e-5)
+    assert logs["gen_total_loss"] == pytest.approx(
+        logs["gen_gan_loss"] + 100.0 * logs["gen_l1_loss"], rel=1e-5
+    )
     # Every weight moves: all trainable ones (each has a gradient) and the batch-norm statistics.
     assert changed(generator_before, snapshot(model.generator)) == set(generator_before)
     expected = set(discriminator_before)
@@ -272,7 +282,9 @@ import tensorflow as tf
 #   global batch size would double the step (Adam would hide that);
 # - the global batch is the same 2 examples twice, so each replica's batch-norm statistics
 #   (computed per replica) equal those of the whole batch on one device.
-DISTRIBUTED_SCRIPT = SUBPROCESS_PRELUDE + """
+DISTRIBUTED_SCRIPT = (
+    SUBPROCESS_PRELUDE
+    + """
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
@@ -300,7 +312,9 @@ def one_step(strategy, initial=None):
     logs = {name: values[-1] for name, values in logs.items()}
     updates = [
         np.abs(after - before).max()
-        for before, after in zip(initial[0] + initial[1], generator.get_weights() + discriminator.get_weights())
+        for before, after in zip(
+            initial[0] + initial[1], generator.get_weights() + discriminator.get_weights()
+        )
     ]
     return logs, generator.get_weights() + discriminator.get_weights(), initial, updates
 
@@ -311,13 +325,18 @@ print(json.dumps({
     "replicas": mirrored.num_replicas_in_sync,
     "single": single_logs,
     "mirrored": mirrored_logs,
-    "max_weight_difference": max(float(np.abs(a - b).max()) for a, b in zip(single_weights, mirrored_weights)),
+    "max_weight_difference": max(
+        float(np.abs(a - b).max()) for a, b in zip(single_weights, mirrored_weights)
+    ),
     "smallest_max_update": float(min(updates)),
     "largest_max_update": float(max(updates)),
 }))
 """
+)
 
-MIXED_PRECISION_SCRIPT = SUBPROCESS_PRELUDE + """
+MIXED_PRECISION_SCRIPT = (
+    SUBPROCESS_PRELUDE
+    + """
 import keras
 from sketch2color.training.gan import Pix2Pix
 from sketch2color.models import build_discriminator, build_generator
@@ -347,6 +366,7 @@ for policy in ("mixed_bfloat16", "mixed_float16"):
     }
 print(json.dumps(report))
 """
+)
 
 
 def run_script(script: str) -> dict:

@@ -84,7 +84,11 @@ def test_vgg_loss_is_zero_for_identical_and_positive_for_different_images(random
 
 
 def test_vgg_loss_uses_the_four_top_layers_frozen(random_vgg_loss):
-    assert random_vgg_loss.layers == VGG_FEATURE_LAYERS == ("block5_conv1", "block5_conv2", "block5_conv3", "block5_pool")
+    assert (
+        random_vgg_loss.layers
+        == VGG_FEATURE_LAYERS
+        == ("block5_conv1", "block5_conv2", "block5_conv3", "block5_pool")
+    )
     assert not random_vgg_loss.model.trainable and not random_vgg_loss.model.trainable_weights
     assert all(w.dtype == "float32" for w in random_vgg_loss.model.weights)
 
@@ -130,7 +134,9 @@ def test_vgg_weights_from_a_local_file(tmp_path, images):
     reference.save_weights(path)
     loss = VGGFeatureLoss(weights=str(path))
     preprocessed = vgg_preprocess(images[0])
-    expected = keras.Model(reference.input, [reference.get_layer(n).output for n in VGG_FEATURE_LAYERS])(preprocessed)
+    expected = keras.Model(reference.input, [reference.get_layer(n).output for n in VGG_FEATURE_LAYERS])(
+        preprocessed
+    )
     for ours, theirs in zip(loss.features(images[0]), expected):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
 
@@ -177,13 +183,27 @@ def test_imagenet_weights_offline_raise_a_clear_error_without_network(tmp_path):
     keras_home = tmp_path / "empty_keras_home"
     keras_home.mkdir()
     closed_port = "http://127.0.0.1:9"  # discard port: any proxied request fails at once
-    env = dict(os.environ, KERAS_HOME=str(keras_home), HTTPS_PROXY=closed_port, HTTP_PROXY=closed_port,
-               https_proxy=closed_port, http_proxy=closed_port, NO_PROXY="", TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", OFFLINE_PROBE], env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        KERAS_HOME=str(keras_home),
+        HTTPS_PROXY=closed_port,
+        HTTP_PROXY=closed_port,
+        https_proxy=closed_port,
+        http_proxy=closed_port,
+        NO_PROXY="",
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE_PROBE],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"probe failed:\n{done.stderr[-3000:]}"
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     assert result["raised"] == "PretrainedWeightsUnavailable" and result["ours"]
     assert result["attempts"] == [], "a network connection was attempted"
     message = result["message"]

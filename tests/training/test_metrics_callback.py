@@ -143,7 +143,9 @@ def test_progression_columns_are_subsampled_keeping_first_and_last():
 
 
 def test_missing_extractor_skips_fid_with_one_log_line(colors, tmp_path, caplog):
-    callback = MetricsCallback(identity_model(), pair_dataset(colors, colors), tmp_path, every_fid=1, progression_samples=0)
+    callback = MetricsCallback(
+        identity_model(), pair_dataset(colors, colors), tmp_path, every_fid=1, progression_samples=0
+    )
     with caplog.at_level(logging.INFO, logger="sketch2color.training.callbacks"):
         for epoch in range(2):
             logs = {}

@@ -40,7 +40,12 @@ LOSSES = ("gen_total_loss", "gen_gan_loss", "gen_l1_loss", "disc_loss")
 def cli_env(cache: Path) -> dict[str, str]:
     """The environment of every CLI run: quiet TensorFlow, CPU only, no cache in ~/.cache."""
     env = dict(os.environ)
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", SKETCH2COLOR_CACHE=str(cache), CUDA_VISIBLE_DEVICES="-1", PYTHONUNBUFFERED="1")
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SKETCH2COLOR_CACHE=str(cache),
+        CUDA_VISIBLE_DEVICES="-1",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -78,7 +83,7 @@ def run_many(commands, cwd: Path, timeout: float = 240) -> list[subprocess.Compl
         for module, args in commands
     ]
     results = []
-    for proc, (module, args) in zip(procs, commands):
+    for proc, (_module, _args) in zip(procs, commands):
         out, err = proc.communicate(timeout=timeout)
         results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     return results
@@ -86,7 +91,9 @@ def run_many(commands, cwd: Path, timeout: float = 240) -> list[subprocess.Compl
 
 def describe(result: subprocess.CompletedProcess) -> str:
     """Exit code and output of a CLI run, for assertion messages."""
-    return f"exit {result.returncode}\n--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-5000:]}"
+    return (
+        f"exit {result.returncode}\n--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-5000:]}"
+    )
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -94,7 +101,9 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-def make_pair_dataset(root: Path, n_train: int = 16, n_val: int = 4, size: int = IMAGE_SIZE, seed: int = 0) -> Path:
+def make_pair_dataset(
+    root: Path, n_train: int = 16, n_val: int = 4, size: int = IMAGE_SIZE, seed: int = 0
+) -> Path:
     """Kaggle layout: root/train and root/val with color | sketch pair PNGs (2 x size wide)."""
     rng = np.random.default_rng(seed)
     for split, count in (("train", n_train), ("val", n_val)):
@@ -119,18 +128,30 @@ def train_args(
 ) -> list[str]:
     """The small training command used throughout; ``extra`` adds ``--flag value`` options."""
     args = [
-        "--data", data,
-        "--image-size", image_size,
-        "--batch-size", BATCH_SIZE,
-        "--epochs", epochs,
-        "--steps-per-epoch", steps,
-        "--checkpoint-every", checkpoint_every,
-        "--keep-checkpoints", keep,
-        "--preview-samples", 2,
-        "--validation-steps", 1,
-        "--seed", 3,
-        "--lr", 3e-4,
-        "--run-dir", run_dir,
+        "--data",
+        data,
+        "--image-size",
+        image_size,
+        "--batch-size",
+        BATCH_SIZE,
+        "--epochs",
+        epochs,
+        "--steps-per-epoch",
+        steps,
+        "--checkpoint-every",
+        checkpoint_every,
+        "--keep-checkpoints",
+        keep,
+        "--preview-samples",
+        2,
+        "--validation-steps",
+        1,
+        "--seed",
+        3,
+        "--lr",
+        3e-4,
+        "--run-dir",
+        run_dir,
     ]
     if not export:
         args.append("--no-export")
@@ -178,7 +199,9 @@ def restored_generator(run_dir: Path):
 
     config = load_json(RunConfig, run_dir / "config.json")
     generator = build_generator_for(config)
-    tf.train.Checkpoint(generator=generator).restore(latest_checkpoint(run_dir)).assert_existing_objects_matched().expect_partial()
+    tf.train.Checkpoint(generator=generator).restore(
+        latest_checkpoint(run_dir)
+    ).assert_existing_objects_matched().expect_partial()
     return generator
 
 
@@ -370,7 +393,11 @@ def test_restore_latest_gives_the_checkpointed_weights(base_run):
 
     # ...and every generator weight (incl. batch-norm statistics) is a tensor of the checkpoint.
     reader = tf.train.load_checkpoint(path)
-    saved = [reader.get_tensor(key) for key in reader.get_variable_to_shape_map() if key != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+    saved = [
+        reader.get_tensor(key)
+        for key in reader.get_variable_to_shape_map()
+        if key != "_CHECKPOINTABLE_OBJECT_GRAPH"
+    ]
     by_shape: dict[tuple, list[np.ndarray]] = {}
     for tensor in saved:
         by_shape.setdefault(tuple(np.shape(tensor)), []).append(tensor)
@@ -390,7 +417,9 @@ def test_resume_continues_counters_and_finished_run_is_a_no_op(base_run, workspa
     # Same command, more epochs: resumes at step 6 and trains exactly one more epoch.
     result = run_cli("train", train_args(workspace / "data", "runs/resumed", epochs=more_epochs), workspace)
     assert result.returncode == 0, describe(result)
-    assert "resuming from" in result.stderr and f"ckpt-{EPOCHS * STEPS_PER_EPOCH}" in result.stderr, describe(result)
+    assert "resuming from" in result.stderr and f"ckpt-{EPOCHS * STEPS_PER_EPOCH}" in result.stderr, describe(
+        result
+    )
     assert f"(step {EPOCHS * STEPS_PER_EPOCH})" in result.stderr
     final_step = more_epochs * STEPS_PER_EPOCH
     assert f"(epoch {more_epochs}, step {final_step})" in result.stdout, describe(result)
@@ -399,7 +428,9 @@ def test_resume_continues_counters_and_finished_run_is_a_no_op(base_run, workspa
     rows = read_csv_rows(run_dir / "history.csv")
     assert [int(row["epoch"]) for row in rows] == list(range(more_epochs))  # continued, not restarted
     assert rows[:EPOCHS] == base_rows  # the earlier epochs are kept as they were
-    assert sorted(p.name for p in (run_dir / "previews").iterdir()) == [f"epoch_{e:04d}.png" for e in range(1, more_epochs + 1)]
+    assert sorted(p.name for p in (run_dir / "previews").iterdir()) == [
+        f"epoch_{e:04d}.png" for e in range(1, more_epochs + 1)
+    ]
     assert json.loads((run_dir / "config.json").read_text())["train"]["epochs"] == more_epochs
 
     # Rerunning the finished run trains nothing.
@@ -421,7 +452,12 @@ def test_resume_continues_counters_and_finished_run_is_a_no_op(base_run, workspa
 
 def _start_long_run(workspace: Path, run_name: str, steps: int, stdout, stderr) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sketch2color.train", *train_args(workspace / "data", f"runs/{run_name}", epochs=2, steps=steps, keep=10, export=False)],
+        [
+            sys.executable,
+            "-m",
+            "sketch2color.train",
+            *train_args(workspace / "data", f"runs/{run_name}", epochs=2, steps=steps, keep=10, export=False),
+        ],
         cwd=workspace,
         env=cli_env(workspace / "cache"),
         stdout=stdout,
@@ -438,7 +474,12 @@ def _interrupt(workspace: Path, run_name: str, steps: int, signum: int) -> tuple
     with open(out_path, "w") as out, open(err_path, "w") as err:
         process = _start_long_run(workspace, run_name, steps, out, err)
         try:
-            wait_for(lambda: (run_dir / "checkpoints" / "checkpoint").is_file(), process, 180, "the first checkpoint")
+            wait_for(
+                lambda: (run_dir / "checkpoints" / "checkpoint").is_file(),
+                process,
+                180,
+                "the first checkpoint",
+            )
             process.send_signal(signum)
             code = process.wait(timeout=120)
         finally:
@@ -463,13 +504,19 @@ def test_ctrl_c_saves_a_checkpoint_and_the_rerun_completes_the_partial_epoch(wor
     assert 0 < step < steps, f"interrupted at step {step}: expected inside the first epoch"
     assert latest_step(run_dir) == step
 
-    result = run_cli("train", train_args(workspace / "data", "runs/interrupted", epochs=epochs, steps=steps, keep=10, export=False), workspace)
+    result = run_cli(
+        "train",
+        train_args(workspace / "data", "runs/interrupted", epochs=epochs, steps=steps, keep=10, export=False),
+        workspace,
+    )
     assert result.returncode == 0, describe(result)
     assert "resuming from" in result.stderr and f"(step {step})" in result.stderr, describe(result)
     # The rest of the first epoch, then the second: exactly epochs x steps in total.
     assert f"(epoch {epochs}, step {epochs * steps})" in result.stdout, describe(result)
     assert latest_step(run_dir) == epochs * steps
-    assert f"{steps - step}/{steps - step} " in result.stdout, "the partial epoch did not run its remaining steps"
+    assert f"{steps - step}/{steps - step} " in result.stdout, (
+        "the partial epoch did not run its remaining steps"
+    )
     rows = read_csv_rows(run_dir / "history.csv")
     assert [int(row["epoch"]) for row in rows] == list(range(epochs)), rows
     assert sorted(p.name for p in (run_dir / "previews").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
@@ -539,14 +586,27 @@ def test_export_round_trip_in_a_fresh_process(base_run, workspace, tmp_path):
     reexport = tmp_path / "reexport"
     result = run_cli("export", [run_dir, reexport], workspace, timeout=180)
     assert result.returncode == 0, describe(result)
-    assert (reexport / "saved_model" / "saved_model.pb").is_file() and (reexport / "generator.keras").is_file()
+    assert (reexport / "saved_model" / "saved_model.pb").is_file() and (
+        reexport / "generator.keras"
+    ).is_file()
     assert "exported" in result.stdout
 
     script = tmp_path / "serve.py"
     script.write_text(SERVE_SCRIPT)
     served = subprocess.run(
-        [sys.executable, script, tmp_path / "sketches.npy", tmp_path / "out.npz", run_dir / "export" / "saved_model", reexport / "saved_model"],
-        cwd=tmp_path, env=cli_env(workspace / "cache"), capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            script,
+            tmp_path / "sketches.npy",
+            tmp_path / "out.npz",
+            run_dir / "export" / "saved_model",
+            reexport / "saved_model",
+        ],
+        cwd=tmp_path,
+        env=cli_env(workspace / "cache"),
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert served.returncode == 0, describe(served)
     outputs = np.load(tmp_path / "out.npz")
@@ -607,11 +667,25 @@ def test_colorize_sketches_pairs_and_folders(base_run, workspace, tmp_path):
     (folder / "notes.txt").write_text("not an image: folders only contribute image files")
 
     out = tmp_path / "out"
-    result = run_cli("colorize", [plain, pair, half, folder, "--model", run_dir, "--out", out], tmp_path, timeout=180)
+    result = run_cli(
+        "colorize", [plain, pair, half, folder, "--model", run_dir, "--out", out], tmp_path, timeout=180
+    )
     assert result.returncode == 0, describe(result)
     assert "colorized 5 of 5" in result.stdout, describe(result)
-    assert sorted(p.name for p in out.iterdir()) == ["big.png", "half.png", "pair.png", "plain.png", "small.png"]
-    expected_sizes = {"plain.png": (70, 45), "pair.png": (40, 40), "half.png": (40, 40), "small.png": (24, 20), "big.png": (48, 48)}
+    assert sorted(p.name for p in out.iterdir()) == [
+        "big.png",
+        "half.png",
+        "pair.png",
+        "plain.png",
+        "small.png",
+    ]
+    expected_sizes = {
+        "plain.png": (70, 45),
+        "pair.png": (40, 40),
+        "half.png": (40, 40),
+        "small.png": (24, 20),
+        "big.png": (48, 48),
+    }
     for name, size in expected_sizes.items():
         assert assert_png(out / name) == size, name
     # The pair's sketch half was colorized: same result as the half on its own.
@@ -660,7 +734,10 @@ def test_train_rejects_bad_input_and_a_failed_start_does_not_lock_the_run(worksp
             ("train", train_args(missing, "runs/missing_data", image_size=48, export=False)),
             ("train", train_args(workspace / "data", "runs/bad_generator", generator="resnet9000")),
             ("train", train_args(workspace / "data", "runs/bad_size", image_size=24)),
-            ("train", train_args(workspace / "data", "runs/bad_inception", inception_weights=workspace / "nope.h5")),
+            (
+                "train",
+                train_args(workspace / "data", "runs/bad_inception", inception_weights=workspace / "nope.h5"),
+            ),
         ],
         workspace,
     )
@@ -686,7 +763,11 @@ def test_train_rejects_bad_input_and_a_failed_start_does_not_lock_the_run(worksp
 
     # The start that failed on its data trained nothing, so nothing is fixed yet: the corrected
     # command (existing folder, another image size) trains instead of refusing to "resume".
-    fixed = run_cli("train", train_args(workspace / "data", "runs/missing_data", steps=1, epochs=1, export=False), workspace)
+    fixed = run_cli(
+        "train",
+        train_args(workspace / "data", "runs/missing_data", steps=1, epochs=1, export=False),
+        workspace,
+    )
     assert fixed.returncode == 0, describe(fixed)
     assert "resuming from" not in fixed.stderr
     config = json.loads((workspace / "runs" / "missing_data" / "config.json").read_text())

@@ -76,8 +76,13 @@ class Canvas:
         if shade > 0:
             self.paint(polygons, shadow_of(rgb), minus=[p - self.shadow_dir * shade for p in polygons])
 
-    def paint(self, polygons: list[np.ndarray], rgb: RGB, clip: list[np.ndarray] | None = None,
-              minus: list[np.ndarray] | None = None) -> None:
+    def paint(
+        self,
+        polygons: list[np.ndarray],
+        rgb: RGB,
+        clip: list[np.ndarray] | None = None,
+        minus: list[np.ndarray] | None = None,
+    ) -> None:
         """Color the union of polygons, within ``clip`` and outside ``minus``, leaving lines alone."""
         box = self._box(polygons if clip is None else clip)
         if box is None:

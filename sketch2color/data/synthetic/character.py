@@ -83,8 +83,13 @@ def design_character(rng: np.random.Generator) -> CharacterDesign:
     collar = COLLARS[int(rng.integers(len(COLLARS)))]
     accessory = ACCESSORIES[int(rng.choice(len(ACCESSORIES), p=ACCESSORY_ODDS))]
     return CharacterDesign(
-        hair_style=style, hair_rgb=hair, eye_rgb=eye, skin_rgb=skin, collar=collar,
-        clothes_rgb=CLOTHES[collar].sample(rng), accessory=accessory,
+        hair_style=style,
+        hair_rgb=hair,
+        eye_rgb=eye,
+        skin_rgb=skin,
+        collar=collar,
+        clothes_rgb=CLOTHES[collar].sample(rng),
+        accessory=accessory,
         eyes="closed" if rng.random() < 0.12 else "open",
         mouth=("smile", "open", "flat")[int(rng.choice(3, p=(0.5, 0.3, 0.2)))],
         blush=bool(rng.random() < 0.5),
@@ -208,8 +213,13 @@ class CharacterPainter:
 
     def draw_collar(self) -> None:
         """The collar details that identify the clothes."""
-        {"sailor": self.draw_sailor_collar, "blazer": self.draw_blazer, "tshirt": self.draw_tshirt_rib,
-         "hoodie": self.draw_drawstrings, "turtleneck": self.draw_turtleneck}[self.design.collar]()
+        {
+            "sailor": self.draw_sailor_collar,
+            "blazer": self.draw_blazer,
+            "tshirt": self.draw_tshirt_rib,
+            "hoodie": self.draw_drawstrings,
+            "turtleneck": self.draw_turtleneck,
+        }[self.design.collar]()
 
     def draw_sailor_collar(self) -> None:
         """A navy sailor collar with a white stripe and a red scarf."""
@@ -341,8 +351,12 @@ class CharacterPainter:
 
     def draw_accessory(self) -> None:
         """The optional accessory (cat ears are drawn with the back hair)."""
-        draw = {"bow": self.draw_bow, "clip": self.draw_clip, "flower": self.draw_flower,
-                "glasses": self.draw_glasses}
+        draw = {
+            "bow": self.draw_bow,
+            "clip": self.draw_clip,
+            "flower": self.draw_flower,
+            "glasses": self.draw_glasses,
+        }
         if self.design.accessory in draw:
             draw[self.design.accessory]()
 

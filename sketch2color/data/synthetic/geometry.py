@@ -8,8 +8,16 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 
-def ellipse(cx: float, cy: float, rx: float, ry: float, start: float = 0.0, end: float = 360.0,
-            n: int = 36, angle: float = 0.0) -> np.ndarray:
+def ellipse(
+    cx: float,
+    cy: float,
+    rx: float,
+    ry: float,
+    start: float = 0.0,
+    end: float = 360.0,
+    n: int = 36,
+    angle: float = 0.0,
+) -> np.ndarray:
     """Points on an ellipse (or an arc of it), angles in degrees, y down."""
     full = abs(end - start) >= 360.0
     t = np.radians(np.linspace(start, end, n, endpoint=not full))
@@ -33,8 +41,9 @@ def spline(points: Sequence[Sequence[float]], closed: bool = False, samples: int
     p = np.vstack([p[-1], p, p[0], p[1]]) if closed else np.vstack([p[0], p, p[-1]])
     t = np.linspace(0.0, 1.0, samples, endpoint=False)[:, None, None]
     p0, p1, p2, p3 = p[:-3], p[1:-2], p[2:-1], p[3:]
-    curve = 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                   + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+    curve = 0.5 * (
+        2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+    )
     out = curve.transpose(1, 0, 2).reshape(-1, 2)
     return out if closed else np.vstack([out, p[-2]])
 
@@ -59,8 +68,9 @@ def rectangle(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
 def trapezoid(x: float, base: float, bottom_half: float, top_half: float, height: float) -> np.ndarray:
     """A trapezoid standing on (x, base): half widths at the bottom and the top."""
     top = base - height
-    return np.array([(x - bottom_half, base), (x + bottom_half, base),
-                     (x + top_half, top), (x - top_half, top)])
+    return np.array(
+        [(x - bottom_half, base), (x + bottom_half, base), (x + top_half, top), (x - top_half, top)]
+    )
 
 
 def lerp(a: Sequence[float], b: Sequence[float], t: float) -> np.ndarray:

@@ -77,8 +77,9 @@ def side_lock(style: str, rng: np.random.Generator) -> np.ndarray:
     """A strand hanging in front of the left ear (mirror it for the right)."""
     end = SIDE_LOCK_END[style] + rng.uniform(-0.05, 0.05)
     spread = 0.12 if style == "spiky" else 0.0
-    outer = spline([(-1.14, -0.35), (-1.17, 0.2), (-1.12 - spread, end * 0.7), (-1.0 - spread, end)],
-                   samples=5)
+    outer = spline(
+        [(-1.14, -0.35), (-1.17, 0.2), (-1.12 - spread, end * 0.7), (-1.0 - spread, end)], samples=5
+    )
     inner = spline([(-1.0 - spread, end), (-0.9, end * 0.6), (-0.83, 0.15), (-0.72, -0.35)], samples=5)
     return np.vstack([outer, inner[1:]])
 

@@ -85,8 +85,10 @@ def draw_mountains(canvas: Canvas, rng: np.random.Generator, horizon: int, meta:
         left, peak, right = profile[2 * i], profile[2 * i + 1], profile[2 * i + 2]
         depth = rng.uniform(0.22, 0.35)
         a, b = lerp(peak, left, depth), lerp(peak, right, depth)
-        teeth = [lerp(a, b, t) + (0, (0.03 if k % 2 else -0.005) * s)
-                 for k, t in enumerate(np.linspace(0.2, 0.8, 4))]
+        teeth = [
+            lerp(a, b, t) + (0, (0.03 if k % 2 else -0.005) * s)
+            for k, t in enumerate(np.linspace(0.2, 0.8, 4))
+        ]
         canvas.shape(np.array([peak, a, *teeth, b]), snow, shade=0.012 * s, width=DETAIL)
     meta["far"] = "mountains"
 
@@ -135,10 +137,12 @@ def draw_path(canvas: Canvas, rng: np.random.Generator, horizon: int) -> None:
     bend = rng.uniform(-0.15, 0.15) * s
     far_y = horizon + 0.02 * s
     mid = ((far_x + near_x) / 2 + bend, (far_y + s) / 2)
-    left = spline([(far_x - 0.01 * s, far_y), (mid[0] - 0.06 * s, mid[1]), (near_x - 0.16 * s, 1.05 * s)],
-                  samples=10)
-    right = spline([(near_x + 0.16 * s, 1.05 * s), (mid[0] + 0.06 * s, mid[1]), (far_x + 0.01 * s, far_y)],
-                   samples=10)
+    left = spline(
+        [(far_x - 0.01 * s, far_y), (mid[0] - 0.06 * s, mid[1]), (near_x - 0.16 * s, 1.05 * s)], samples=10
+    )
+    right = spline(
+        [(near_x + 0.16 * s, 1.05 * s), (mid[0] + 0.06 * s, mid[1]), (far_x + 0.01 * s, far_y)], samples=10
+    )
     canvas.shape(np.vstack([left, right]), PATH.sample(rng), width=DETAIL * 1.4)
 
 
@@ -151,8 +155,9 @@ def draw_pond(canvas: Canvas, rng: np.random.Generator, cx: float, cy: float, rx
         canvas.stroke(bezier((x - w, y), (x, y - 0.05 * rx), (x + w, y)), DETAIL)
 
 
-def draw_house(canvas: Canvas, rng: np.random.Generator, x: float, base: float, scale: float,
-               meta: dict) -> None:
+def draw_house(
+    canvas: Canvas, rng: np.random.Generator, x: float, base: float, scale: float, meta: dict
+) -> None:
     """A cottage in an oblique view: front wall, shaded side wall, roof, door and windows."""
     w = 0.14 * scale * canvas.size * rng.uniform(0.85, 1.2)
     h = 0.09 * scale * canvas.size * rng.uniform(0.9, 1.2)
@@ -177,8 +182,9 @@ def draw_house(canvas: Canvas, rng: np.random.Generator, x: float, base: float, 
     else:
         inset = 0.3 * w
         eave_y, ridge_y = top + 0.05 * h, top - rise * 0.8
-        front = np.array([(x0 - eave, eave_y), (x0 + inset, ridge_y),
-                          (x1 - inset, ridge_y), (x1 + eave, eave_y)])
+        front = np.array(
+            [(x0 - eave, eave_y), (x0 + inset, ridge_y), (x1 - inset, ridge_y), (x1 + eave, eave_y)]
+        )
         eave_corner, ridge_end = (front[3], front[2]) if side > 0 else (front[0], front[1])
         offset = np.array([side, -lift])
         roof_side = np.array([ridge_end, eave_corner, eave_corner + offset, ridge_end + offset])
@@ -188,8 +194,9 @@ def draw_house(canvas: Canvas, rng: np.random.Generator, x: float, base: float, 
     meta.setdefault("roofs", []).append(roof_kind)
 
 
-def draw_house_openings(canvas: Canvas, rng: np.random.Generator, x0: float, x1: float, top: float,
-                        base: float) -> None:
+def draw_house_openings(
+    canvas: Canvas, rng: np.random.Generator, x0: float, x1: float, top: float, base: float
+) -> None:
     """A brown door and pale-blue cross-barred windows on a front wall."""
     w, h = x1 - x0, base - top
     door_x = x0 + w * rng.uniform(0.3, 0.7)
