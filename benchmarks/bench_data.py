@@ -57,6 +57,23 @@ def measure_pipeline(files, repeats: int) -> tuple[float, float, float]:
     return statistics.median(cold), statistics.median(warm), statistics.median(palette)
 
 
+def check_seconds_per_1000(files, repeats: int) -> tuple[float, float]:
+    """(first, remembered) median seconds per 1,000 files of the pre-training decode check."""
+    from sketch2color.data.files import scan_pair_files
+
+    first, again = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            verdicts = Path(tmp) / "verdicts.json"
+            start = time.perf_counter()
+            scan_pair_files(files, skip_bad=True, verdicts=verdicts, progress=False)
+            first.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            scan_pair_files(files, skip_bad=True, verdicts=verdicts, progress=False)
+            again.append(time.perf_counter() - start)
+    return tuple(1000 * statistics.median(times) / len(files) for times in (first, again))
+
+
 def train_step_images_per_second(steps: int, repeats: int) -> float:
     """Median images/s of pix2pix training steps at 256 px, batch 1, on in-memory tensors."""
     import tensorflow as tf
@@ -95,6 +112,7 @@ def main() -> None:
         root = write_dataset(Path(tmp) / "embedded", n_train=args.embedded, n_val=0, progress=False)
         sets["embedded (1024x512)"] = list_images(root / "train")
         results = {name: measure_pipeline(files, args.repeats) for name, files in sets.items()}
+        checks = {name: check_seconds_per_1000(files, args.repeats) for name, files in sets.items()}
     step_rate = train_step_images_per_second(args.train_steps, args.repeats)
 
     print(
@@ -111,6 +129,9 @@ def main() -> None:
             f"{palette:16.1f} {palette / step_rate:14.1f}x"
         )
     print("target: warm / step >= 10x (palette models included)")
+    print("\ndecode check before training (verify + full decode of every file), seconds per 1,000 files:")
+    for name, (first, remembered) in checks.items():
+        print(f"{name:34s} first {first:7.2f} s   remembered (unchanged files) {remembered:6.3f} s")
 
 
 if __name__ == "__main__":

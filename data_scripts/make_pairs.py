@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from sketch2color.data.files import pil_to_rgb, split_of
+from sketch2color.data.files import output_names, pil_to_rgb, split_of
 from sketch2color.data.sketch import SKETCH_METHODS, extract_sketch
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -70,24 +70,6 @@ def find_images(src: Path, exclude: Path | None = None) -> list[Path]:
             continue
         found.append(path)
     return sorted(found)
-
-
-def output_names(relative_paths: Sequence[str]) -> dict[str, str]:
-    """Output file name (``<stem>.png``) for each relative path, unique within the run.
-
-    Files in subfolders get the folder in the name (``a/b/x.jpg`` -> ``a__b__x.png``), and
-    files that still clash (``x.png`` next to ``x.jpg``) keep their extension (``x_jpg.png``).
-    """
-    base = {rel: "__".join(Path(rel).with_suffix("").parts) for rel in relative_paths}
-    counts: dict[str, int] = {}
-    for name in base.values():
-        counts[name.lower()] = counts.get(name.lower(), 0) + 1  # lower(): case-insensitive file systems
-    names = {}
-    for rel, name in base.items():
-        if counts[name.lower()] > 1:
-            name = f"{name}_{Path(rel).suffix.lower().lstrip('.')}"
-        names[rel] = f"{name}.png"
-    return names
 
 
 # --------------------------------------------------------------------------- images

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,55 @@ class ConfigError(ValueError):
     """A setting that cannot work, with a message naming it."""
 
 
-def option(default: Any, flag: str, help: str, **argparse_kwargs: Any) -> Any:
+BOUNDS = ("minimum", "maximum", "above", "below")  # inclusive, inclusive, exclusive, exclusive
+
+
+def option(default: Any, flag: str, help: str, **settings: Any) -> Any:
     """A setting with its default and its ``python -m sketch2color.train`` flag.
 
     The help text is the setting's documentation, written once: ``sketch2color.cli.train`` builds
-    its parser from these fields. ``const=True`` / ``const=False`` make a switch that sets that value.
+    its parser from these fields. ``const=True`` / ``const=False`` make a switch that sets that value;
+    ``minimum``, ``maximum``, ``above``, ``below`` bound a number (checked when the flag is parsed
+    and by ``validate()``); other keywords go to ``argparse``.
     """
-    return dataclasses.field(default=default, metadata={"flag": flag, "help": help, **argparse_kwargs})
+    return dataclasses.field(default=default, metadata={"flag": flag, "help": help, **settings})
+
+
+def bounds_problem(field: dataclasses.Field, value: Any) -> str | None:
+    """What is wrong with a number for this field ("must be >= 1, got 0"), or None (None means "not set")."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    limits = {key: field.metadata[key] for key in BOUNDS if key in field.metadata}
+    broken = (
+        ("minimum" in limits and value < limits["minimum"])
+        or ("maximum" in limits and value > limits["maximum"])
+        or ("above" in limits and value <= limits["above"])
+        or ("below" in limits and value >= limits["below"])
+    )
+    if not broken:
+        return None
+    words = {"minimum": ">= {}", "maximum": "<= {}", "above": "> {}", "below": "< {}"}
+    return (
+        "must be "
+        + " and ".join(words[key].format(limit) for key, limit in limits.items())
+        + f", got {value}"
+    )
+
+
+def check_bounds(field: dataclasses.Field, value: Any) -> None:
+    """ConfigError naming the setting and its flag unless a number is finite and within its bounds."""
+    problem = bounds_problem(field, value)
+    if problem:
+        flag = field.metadata.get("flag")
+        raise ConfigError(f"{field.name} ({flag}) {problem}" if flag else f"{field.name} {problem}")
+
+
+def check_all_bounds(config: Any) -> None:
+    """:func:`check_bounds` for every field of a config dataclass."""
+    for field in dataclasses.fields(config):
+        check_bounds(field, getattr(config, field.name))
 
 
 @dataclasses.dataclass
@@ -41,7 +84,7 @@ class DataConfig:
         metavar="FOLDER",
     )
     image_size: int = option(
-        256, "--image-size", "training resolution in pixels (embedded: 128, with --data: 256)"
+        256, "--image-size", "training resolution in pixels (embedded: 128, with --data: 256)", minimum=16
     )
     sketch_side: str = option(
         "right",
@@ -49,9 +92,13 @@ class DataConfig:
         "which half of a pair file is the sketch (default right)",
         choices=("left", "right"),
     )
-    val_fraction: float = option(0.1, "--val-fraction", "validation share of a flat folder (default 0.1)")
-    batch_size: int = option(1, "--batch-size", "images per step (embedded: 4, with --data: 1)")
-    seed: int | None = option(0, "--seed", "seed for shuffling, augmentation and weights (default 0)")
+    val_fraction: float = option(
+        0.1, "--val-fraction", "validation share of a flat folder (default 0.1)", minimum=0.0, below=1.0
+    )
+    batch_size: int = option(1, "--batch-size", "images per step (embedded: 4, with --data: 1)", minimum=1)
+    seed: int | None = option(
+        0, "--seed", "seed for shuffling, augmentation and weights (default 0)", minimum=0
+    )
     cache: str = option(
         "memory", "--cache", "'memory' (default), 'none', or a folder for an on-disk cache of decoded pairs"
     )
@@ -62,24 +109,44 @@ class DataConfig:
         "skip unreadable or non-2:1 files (and list them) instead of stopping",
         const=True,
     )
+    max_image_pixels: int = option(
+        8192 * 8192,
+        "--max-image-pixels",
+        "refuse pair files with more pixels than this, before decoding them (default 8192x8192)",
+        minimum=1,
+    )
     # Geometry, applied identically to sketch and color.
     jitter: bool = option(True, "--no-jitter", "turn off the 286->256 random-crop jitter", const=False)
     jitter_scale: float = 286 / 256
-    flip_prob: float = option(0.5, "--flip-prob", "horizontal flip probability (default 0.5)")
-    affine_prob: float = option(
-        0.0, "--affine-prob", "probability of a random rotation/shear/zoom/shift (default 0)"
+    flip_prob: float = option(
+        0.5, "--flip-prob", "horizontal flip probability (default 0.5)", minimum=0.0, maximum=1.0
     )
-    rotation: float = option(0.0, "--rotation", "max rotation in degrees for --affine-prob")
-    shear: float = option(0.0, "--shear", "max shear in degrees for --affine-prob")
-    zoom: float = option(0.0, "--zoom", "max zoom fraction for --affine-prob")
-    shift: float = option(0.0, "--shift", "max shift fraction for --affine-prob")
+    affine_prob: float = option(
+        0.0,
+        "--affine-prob",
+        "probability of a random rotation/shear/zoom/shift (default 0)",
+        minimum=0.0,
+        maximum=1.0,
+    )
+    rotation: float = option(0.0, "--rotation", "max rotation in degrees for --affine-prob", minimum=0.0)
+    shear: float = option(0.0, "--shear", "max shear in degrees for --affine-prob", minimum=0.0)
+    zoom: float = option(0.0, "--zoom", "max zoom fraction for --affine-prob", minimum=0.0, below=1.0)
+    shift: float = option(0.0, "--shift", "max shift fraction for --affine-prob", minimum=0.0)
     # Photometric, applied to one side only.
     sketch_noise_prob: float = option(
-        0.0, "--sketch-noise-prob", "probability of Gaussian noise on the sketch (default 0)"
+        0.0,
+        "--sketch-noise-prob",
+        "probability of Gaussian noise on the sketch (default 0)",
+        minimum=0.0,
+        maximum=1.0,
     )
     sketch_noise_std: float = 0.05  # in [-1, 1] units
     color_jitter_prob: float = option(
-        0.0, "--color-jitter-prob", "probability of color jitter on the target (default 0)"
+        0.0,
+        "--color-jitter-prob",
+        "probability of color jitter on the target (default 0)",
+        minimum=0.0,
+        maximum=1.0,
     )
     color_jitter: float = 0.1  # brightness/contrast/saturation/hue strength
     # Model input: the dataset's sketch, or edges / grayscale derived from the color image,
@@ -105,11 +172,16 @@ class DataConfig:
     hint_keep_prob: float = 0.02  # share of 4x4 cells that carry a hint
     hint_empty_prob: float = 0.1  # share of examples with no hints at all
     # Embedded dataset size (used when data_dir is None).
-    embedded_train: int = option(800, "--embedded-train", "pairs in the embedded training set (default 800)")
-    embedded_val: int = option(80, "--embedded-val", "pairs in the embedded validation set (default 80)")
+    embedded_train: int = option(
+        800, "--embedded-train", "pairs in the embedded training set (default 800)", minimum=1
+    )
+    embedded_val: int = option(
+        80, "--embedded-val", "pairs in the embedded validation set (default 80)", minimum=0
+    )
 
     def validate(self) -> None:
         """Raise ConfigError on settings that cannot work."""
+        check_all_bounds(self)
         if self.image_size < 16 or self.image_size % 16:
             raise ConfigError(f"image_size must be a multiple of 16 and >= 16, got {self.image_size}")
         if self.sketch_side not in ("left", "right"):
@@ -153,26 +225,39 @@ class ModelConfig:
 class TrainConfig:
     """Optimization, losses, schedule, checkpointing and previews."""
 
-    epochs: int = option(150, "--epochs", "epochs to train in total (embedded: 10, with --data: 150)")
-    steps_per_epoch: int | None = option(
-        None, "--steps-per-epoch", "steps per epoch (embedded: 150; with --data: one pass over the pairs)"
+    epochs: int = option(
+        150, "--epochs", "epochs to train in total (embedded: 10, with --data: 150)", minimum=1
     )
-    learning_rate: float = option(2e-4, "--lr", "Adam learning rate for both networks (default 2e-4)")
-    beta_1: float = option(0.5, "--beta1", "Adam beta_1 (default 0.5)")
+    steps_per_epoch: int | None = option(
+        None,
+        "--steps-per-epoch",
+        "steps per epoch (embedded: 150; with --data: one pass over the pairs)",
+        minimum=1,
+    )
+    learning_rate: float = option(
+        2e-4, "--lr", "Adam learning rate for both networks (default 2e-4)", above=0.0
+    )
+    beta_1: float = option(0.5, "--beta1", "Adam beta_1 (default 0.5)", minimum=0.0, below=1.0)
     lr_decay_epochs: int = option(
         0,
         "--lr-decay-epochs",
         "decay the learning rate linearly to 0 over the last N epochs (default 0: constant)",
+        minimum=0,
     )
     l1_weight: float = option(
-        100.0, "--l1-weight", "weight of the L1 term in the generator loss (default 100)"
+        100.0, "--l1-weight", "weight of the L1 term in the generator loss (default 100)", minimum=0.0
     )
-    l2_weight: float = option(0.0, "--l2-weight", "weight of an L2 term (default 0; convnet-l2: 1)")
+    l2_weight: float = option(
+        0.0, "--l2-weight", "weight of an L2 term (default 0; convnet-l2: 1)", minimum=0.0
+    )
     feature_weight: float = option(
-        0.0, "--feature-weight", "weight of the VGG16 feature loss (default 0; sgru, reference: 1e-4)"
+        0.0,
+        "--feature-weight",
+        "weight of the VGG16 feature loss (default 0; sgru, reference: 1e-4)",
+        minimum=0.0,
     )
     tv_weight: float = option(
-        0.0, "--tv-weight", "weight of the total-variation loss (default 0; reference: 1e-2)"
+        0.0, "--tv-weight", "weight of the total-variation loss (default 0; reference: 1e-2)", minimum=0.0
     )
     vgg_weights: str = option(
         "imagenet",
@@ -193,28 +278,36 @@ class TrainConfig:
         const=True,
     )
     checkpoint_every_steps: int = option(
-        500, "--checkpoint-every", "also checkpoint every N steps (default 500; 0: only at epoch ends)"
+        500,
+        "--checkpoint-every",
+        "also checkpoint every N steps (default 500; 0: only at epoch ends)",
+        minimum=0,
     )
-    keep_checkpoints: int = option(3, "--keep-checkpoints", "checkpoints kept (default 3)")
+    keep_checkpoints: int = option(3, "--keep-checkpoints", "checkpoints kept (default 3)", minimum=1)
     preview_samples: int = option(
-        4, "--preview-samples", "validation sketches in each epoch's preview (default 4)"
+        4, "--preview-samples", "validation sketches in each epoch's preview (default 4)", minimum=1
     )
     validation_steps: int | None = option(
-        None, "--validation-steps", "validation batches per epoch (default: all)"
+        None, "--validation-steps", "validation batches per epoch (default: all)", minimum=1
     )
     bn_recalibration_batches: int = option(
         20,
         "--bn-recalibration-batches",
         "training batches that recompute batch-norm statistics before each validation, preview and "
         "checkpoint (default 20; 0: off)",
+        minimum=0,
     )
     metrics_images: int | None = option(
-        64, "--metrics-images", "validation images scored for PSNR/SSIM/L1 each epoch (default 64; 0: off)"
+        64,
+        "--metrics-images",
+        "validation images scored for PSNR/SSIM/L1 each epoch (default 64; 0: off)",
+        minimum=0,
     )
     fid_every: int = option(
         5,
         "--fid-every",
         "FID/KID on the validation images every N epochs (default 5; 0: never); needs the Inception weights",
+        minimum=0,
     )
     inception_weights: str = option(
         "imagenet",
@@ -222,6 +315,15 @@ class TrainConfig:
         "InceptionV3 weights for FID/KID: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'",
     )
     export: bool = option(True, "--no-export", "do not export the SavedModel at the end", const=False)
+
+    def validate(self) -> None:
+        """Raise ConfigError on settings that cannot work."""
+        check_all_bounds(self)
+        if self.lr_decay_epochs > self.epochs:
+            raise ConfigError(
+                f"lr_decay_epochs (--lr-decay-epochs) must be <= epochs (--epochs {self.epochs}), "
+                f"got {self.lr_decay_epochs}"
+            )
 
 
 @dataclasses.dataclass

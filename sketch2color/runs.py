@@ -19,13 +19,17 @@ through the functions here, so they all rebuild a run's generator the same way.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import logging
+import re
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from sketch2color.config import (
+    ConfigError,
     DataConfig,
     ModelConfig,
     RunConfig,
@@ -47,6 +51,8 @@ LOSSES_PNG = "losses.png"
 LOGS_DIR = "logs"
 EXPORT_DIR = "export"
 
+log = logging.getLogger(__name__)
+
 # Settings that define the model or the meaning of a step; a resumed run may not change them.
 FIXED_ON_RESUME = {
     ("data", "image_size"),
@@ -65,6 +71,10 @@ FIXED_ON_RESUME = {
 
 class RunConfigError(ValueError):
     """A run directory whose saved configuration conflicts with the one requested."""
+
+
+class CheckpointError(RuntimeError):
+    """A run whose checkpoints exist but none of them can be read back."""
 
 
 # --------------------------------------------------------------------------- files
@@ -92,9 +102,57 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     return load_json(RunConfig, config_file)
 
 
+def checkpoint_prefixes(checkpoint_dir: str | Path) -> list[str]:
+    """The checkpoints in a folder, newest (highest step) first, found by their ``ckpt-N.index`` files.
+
+    The files, not TensorFlow's ``checkpoint`` state file, are the record: a lost or garbled state
+    file must not hide three good checkpoints and silently restart a run from step 0.
+    """
+    steps = []
+    for index in Path(checkpoint_dir).glob("ckpt-*.index"):
+        match = re.fullmatch(r"ckpt-(\d+)\.index", index.name)
+        if match:
+            steps.append(int(match.group(1)))
+    return [str(Path(checkpoint_dir) / f"ckpt-{step}") for step in sorted(steps, reverse=True)]
+
+
 def latest_checkpoint(run_dir: str | Path) -> str | None:
     """Path prefix of the newest checkpoint of a run, or None."""
-    return tf.train.latest_checkpoint(str(Path(run_dir) / CHECKPOINT_DIR))
+    prefixes = checkpoint_prefixes(Path(run_dir) / CHECKPOINT_DIR)
+    return prefixes[0] if prefixes else None
+
+
+def restore_newest_readable(
+    checkpoint: tf.train.Checkpoint, checkpoint_dir: str | Path, partial: bool
+) -> str | None:
+    """Restore the newest checkpoint that reads back whole; returns its prefix (None: there is none).
+
+    A newer one that cannot be read (a kill or a full disk during its write, a damaged file) is
+    skipped with a one-line warning; CheckpointError when none can be read. ``partial``: the
+    checkpoint may hold more than ``checkpoint`` (e.g. only the generator is restored).
+    """
+    prefixes = checkpoint_prefixes(checkpoint_dir)
+    for prefix in prefixes:
+        try:
+            status = checkpoint.restore(prefix)
+            if partial:
+                status.expect_partial()
+            else:
+                status.assert_existing_objects_matched()
+        # What TensorFlow raises for damaged files varies: DataLossError, NotFoundError (OpError),
+        # IndexError "Read less bytes than requested" for a truncated data file, ValueError, and
+        # AssertionError when objects do not match.
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            log.warning("%s: unreadable checkpoint, skipped (%s)", prefix, reason[:200])
+            continue
+        return prefix
+    if prefixes:
+        raise CheckpointError(
+            f"{checkpoint_dir}: none of its {len(prefixes)} checkpoint(s) can be read; move the folder away "
+            "to start again"
+        )
+    return None
 
 
 def read_history(path: str | Path) -> dict[str, list[float]]:
@@ -127,6 +185,7 @@ def prepare_run_dir(
     # Never save a configuration that cannot work: a failed start would otherwise lock the
     # run directory to it.
     config.data.validate()
+    config.train.validate()
     if not saved_file.is_file():
         run_dir.mkdir(parents=True, exist_ok=True)
         save_json(config, saved_file)
@@ -159,53 +218,85 @@ def prepare_run_dir(
 
 
 def build_generator_for(config: RunConfig) -> keras.Model:
-    """The generator named in the config, for its image size and input channels."""
-    return build_generator(
-        config.model.generator,
-        image_size=config.data.image_size,
-        input_channels=model_input_channels(config.data),
-        **config.model.generator_kwargs,
-    )
+    """The generator named in the config, for its image size and input channels.
+
+    A size or setting the architecture cannot take (e.g. --image-size 48 for a U-Net that halves
+    the image 5 times) is a ConfigError naming it, raised before any training starts.
+    """
+    with _as_config_error(f"generator {config.model.generator!r} at --image-size {config.data.image_size}"):
+        return build_generator(
+            config.model.generator,
+            image_size=config.data.image_size,
+            input_channels=model_input_channels(config.data),
+            **config.model.generator_kwargs,
+        )
 
 
 def build_discriminator_for(config: RunConfig) -> keras.Model | None:
     """The discriminator named in the config (None for "none": no adversary)."""
     if config.model.discriminator == "none":
         return None
-    return build_discriminator(
-        config.model.discriminator,
-        image_size=config.data.image_size,
-        input_channels=model_input_channels(config.data),
-        **config.model.discriminator_kwargs,
-    )
+    with _as_config_error(
+        f"discriminator {config.model.discriminator!r} at --image-size {config.data.image_size}"
+    ):
+        return build_discriminator(
+            config.model.discriminator,
+            image_size=config.data.image_size,
+            input_channels=model_input_channels(config.data),
+            **config.model.discriminator_kwargs,
+        )
+
+
+@contextlib.contextmanager
+def _as_config_error(what: str):
+    """The builders' ValueError (a size or a setting the network cannot take) as a ConfigError."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as error:  # TypeError: an unknown generator_kwargs key
+        raise ConfigError(f"{what}: {error}") from error
 
 
 def restore_generator(config: RunConfig, checkpoint: str) -> keras.Model:
-    """The run's generator rebuilt in float32 from its config, with the checkpoint's weights."""
+    """The run's generator rebuilt in float32 from its config, with the weights of ``checkpoint``."""
     with precision_policy(False):
         generator = build_generator_for(config)
-    tf.train.Checkpoint(generator=generator).restore(checkpoint).expect_partial()
+    try:
+        tf.train.Checkpoint(generator=generator).restore(checkpoint).expect_partial()
+    except (tf.errors.OpError, ValueError) as error:
+        raise CheckpointError(
+            f"{checkpoint}: cannot read this checkpoint ({str(error).splitlines()[0][:200]})"
+        ) from None
     return generator
 
 
 def restore_latest_generator(run_dir: str | Path) -> tuple[keras.Model, RunConfig]:
-    """(generator with the latest checkpoint's weights, the run's config); FileNotFoundError if none."""
+    """(generator with the newest readable checkpoint's weights, run config); FileNotFoundError if none."""
     config = load_run_config(run_dir)
-    checkpoint = latest_checkpoint(run_dir)
-    if checkpoint is None:
+    with precision_policy(False):
+        generator = build_generator_for(config)
+    if (
+        restore_newest_readable(
+            tf.train.Checkpoint(generator=generator), Path(run_dir) / CHECKPOINT_DIR, True
+        )
+        is None
+    ):
         raise FileNotFoundError(f"{run_dir}: no checkpoint to export yet")
-    return restore_generator(config, checkpoint), config
+    return generator, config
 
 
 __all__ = [
     "CHECKPOINT_DIR",
     "CONFIG_FILE",
+    "CheckpointError",
     "EXPORT_DIR",
     "FIXED_ON_RESUME",
     "HISTORY_FILE",
     "RunConfigError",
     "build_discriminator_for",
     "build_generator_for",
+    "checkpoint_prefixes",
     "find_run_dir",
     "is_run_dir",
     "latest_checkpoint",
@@ -215,4 +306,5 @@ __all__ = [
     "read_history",
     "restore_generator",
     "restore_latest_generator",
+    "restore_newest_readable",
 ]

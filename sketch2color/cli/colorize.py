@@ -17,8 +17,9 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from sketch2color.data.files import DatasetError, iter_files, read_image_rgba
+from sketch2color.data.files import DatasetError, iter_files, png_names, read_image_rgba
 from sketch2color.export import colorize_array, load_colorizer, palette_from_args, sketch_from_file
+from sketch2color.export.inference import conditioning_of
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
     if missing:
         print(f"error: input not found: {', '.join(missing)}", file=sys.stderr)
         return 2
-    files = iter_files(args.inputs)
+    files = list(dict.fromkeys(iter_files(args.inputs)))  # a file named twice is colorized once
     if not files:
         print(f"error: no images in {', '.join(args.inputs)}", file=sys.stderr)
         return 2
@@ -77,23 +78,33 @@ def main(argv=None) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    n_colors = int(colorizer.palette_colors.numpy())
+    n_colors, uses_hints = conditioning_of(colorizer)
     if n_colors and not (args.reference or args.palette):
         print(
             "error: this model is conditioned on a color palette: pass --reference IMAGE or --palette COLORS",
             file=sys.stderr,
         )
         return 2
+    ignored = {
+        "--reference": (args.reference, n_colors, "palette"),
+        "--palette": (args.palette, n_colors, "palette"),
+        "--hints": (args.hints, uses_hints, "hints"),
+    }
+    for flag, (given, used, what) in ignored.items():
+        if given and not used:
+            print(f"warning: {flag} ignored: this model takes no {what}", file=sys.stderr)
     try:
         palette = palette_from_args(args.reference, args.palette, n_colors)
-        hint_image = None
-        if args.hints:
-            hint_image = read_image_rgba(args.hints)
+        hint_image = read_image_rgba(args.hints) if args.hints and uses_hints else None
     except (DatasetError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out}: exists and is not a folder", file=sys.stderr)
+        return 2
     out.mkdir(parents=True, exist_ok=True)
+    names = png_names(files)
     failures = []
     for path in tqdm(files, desc="colorizing", unit="image", disable=len(files) < 2):
         try:
@@ -101,8 +112,19 @@ def main(argv=None) -> int:
         except DatasetError as error:
             failures.append(str(error))
             continue
-        Image.fromarray(colorize_array(colorizer, sketch, palette, hint_image)).save(out / f"{path.stem}.png")
+        if hint_image is not None and not same_aspect(hint_image.shape, sketch.shape):
+            print(
+                f"warning: {args.hints} is {hint_image.shape[1]}x{hint_image.shape[0]}, {path} is "
+                f"{sketch.shape[1]}x{sketch.shape[0]}: the hints are stretched to the sketch",
+                file=sys.stderr,
+            )
+        Image.fromarray(colorize_array(colorizer, sketch, palette, hint_image)).save(out / names[path])
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     print(f"colorized {len(files) - len(failures)} of {len(files)} image(s) into {out}")
     return 1 if failures else 0
+
+
+def same_aspect(first: tuple[int, ...], second: tuple[int, ...], tolerance: float = 0.01) -> bool:
+    """Whether two [H, W, ...] shapes have the same width/height ratio within ``tolerance``."""
+    return abs(first[1] / first[0] - second[1] / second[0]) <= tolerance * second[1] / second[0]

@@ -17,6 +17,7 @@ from sketch2color.data.files import DatasetError
 from sketch2color.evaluation.evaluate import SPLITS, EvaluationError, evaluate_model
 from sketch2color.evaluation.report import REPORT_JSON, REPORT_MD, SAMPLES_PNG, markdown_report
 from sketch2color.models.pretrained import PretrainedWeightsUnavailable
+from sketch2color.runs import CheckpointError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -88,7 +89,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         run(args)
-    except (EvaluationError, PretrainedWeightsUnavailable, DatasetError, ConfigError) as error:
+    except (
+        EvaluationError,
+        PretrainedWeightsUnavailable,
+        DatasetError,
+        ConfigError,
+        CheckpointError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sketch2color.config import ConfigError
 from sketch2color.export import KERAS_FILE, SAVED_MODEL_DIR, export_run
+from sketch2color.runs import CheckpointError
 
 
 def main(argv=None) -> int:
@@ -21,7 +23,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         out = export_run(args.run_dir, args.out_dir)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, CheckpointError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"exported: {out / SAVED_MODEL_DIR} and {out / KERAS_FILE}")

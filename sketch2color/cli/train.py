@@ -15,12 +15,21 @@ import signal
 import sys
 from pathlib import Path
 
-from sketch2color.config import ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+from sketch2color.config import (
+    BOUNDS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    bounds_problem,
+)
 from sketch2color.data.files import DatasetError
 from sketch2color.models import DISCRIMINATORS, GENERATORS
 from sketch2color.presets import PRESETS
-from sketch2color.runs import RunConfigError
+from sketch2color.runs import CheckpointError, RunConfigError
 from sketch2color.training import train
+from sketch2color.training.callbacks import NonFiniteLossError
 
 # Small profile for the embedded dataset: ~10 minutes on 2 CPU cores, colors visibly learned.
 # Half-width networks (32 base filters) at 128 px buy ~4x more steps than the paper's widths.
@@ -64,11 +73,21 @@ FLAGS = {dest: (section, field.name) for dest, (section, field) in config_option
 
 
 def _value_type(field: dataclasses.Field):
-    """int, float or str from the field's annotation (annotations are strings here)."""
-    annotation = str(field.type)
-    return next(
-        (kind for name, kind in (("int", int), ("float", float)) if name in annotation.split(" | ")), str
-    )
+    """The argparse type of a setting: int, float or str from its annotation, bounds checked at parse time."""
+    annotation = str(field.type).split(" | ")
+    kind = next((kind for name, kind in (("int", int), ("float", float)) if name in annotation), str)
+    if kind is str:
+        return str
+
+    def parse(text: str):
+        value = kind(text)  # a ValueError here: argparse says "invalid int value: 'x'"
+        problem = bounds_problem(field, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)  # argparse puts "argument --lr: " before it
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     groups = {section: parser.add_argument_group(title) for section, _, title in SECTIONS}
     for dest, (section, field) in config_options().items():
-        settings = dict(field.metadata)
+        settings = {key: value for key, value in field.metadata.items() if key not in BOUNDS}
         flag = settings.pop("flag")
         if "const" in settings:  # a switch: --skip-bad sets True, --no-export sets False
             settings["action"] = "store_const"
@@ -154,9 +173,12 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         result = train(config, explicit)
-    except (DatasetError, RunConfigError, ConfigError) as error:
+    except (DatasetError, RunConfigError, ConfigError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     print(f"run directory: {result.run_dir} (epoch {result.epochs_done}, step {result.step})")

@@ -10,17 +10,23 @@ right, 1024x512).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import hashlib
+import json
 import os
+import re
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+MAX_IMAGE_PIXELS = 8192 * 8192  # larger files are refused before decoding (a 2:1 pair of 8192x4096 passes)
 VAL_FOLDER_NAMES = ("val", "validation")
 _TF_READABLE_FORMATS = {"PNG", "JPEG", "MPO", "BMP"}  # MPO: JPEG written by some cameras
 
@@ -111,39 +117,104 @@ def _hash_split(files: Sequence[Path], folder: Path, val_fraction: float, seed: 
     return splits
 
 
+# --------------------------------------------------------------------------- output names
+
+
+def output_names(relative_paths: Sequence[str]) -> dict[str, str]:
+    """Output file name (``<stem>.png``) for each relative path, unique within the run.
+
+    Files in subfolders get the folder in the name (``a/b/x.jpg`` -> ``a__b__x.png``), and
+    files that still clash (``x.png`` next to ``x.jpg``) keep their extension (``x_jpg.png``).
+    """
+    base = {rel: "__".join(Path(rel).with_suffix("").parts) for rel in relative_paths}
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name.lower()] = counts.get(name.lower(), 0) + 1  # lower(): case-insensitive file systems
+    names = {}
+    for rel, name in base.items():
+        if counts[name.lower()] > 1:
+            name = f"{name}_{Path(rel).suffix.lower().lstrip('.')}"
+        names[rel] = f"{name}.png"
+    return names
+
+
+def png_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """``<stem>.png`` for each input file; files whose stems clash get :func:`output_names` names.
+
+    So ``colorize a.png a.jpg`` writes ``a_png.png`` and ``a_jpg.png``, and ``d1/x.png d2/x.png``
+    writes ``d1__x.png`` and ``d2__x.png``, instead of one output overwriting the other.
+    """
+    stems = collections.Counter(path.stem.lower() for path in paths)  # lower(): case-insensitive file systems
+    names = {path: f"{path.stem}.png" for path in paths}
+    clashing = [path for path in paths if stems[path.stem.lower()] > 1]
+    if clashing:
+        resolved = [path.resolve() for path in clashing]
+        common = Path(os.path.commonpath([path.parent for path in resolved]))
+        relative = [path.relative_to(common).as_posix() for path in resolved]
+        renamed = output_names(relative)
+        names.update({path: renamed[rel] for path, rel in zip(clashing, relative)})
+    return names
+
+
 # --------------------------------------------------------------------------- checks
 
 
-def check_image_file(path: str | Path) -> tuple[str | None, tuple[int, int]]:
-    """(problem or None, (width, height)) for an image file TensorFlow should decode.
+def check_image_file(
+    path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS, for_tensorflow: bool = True
+) -> tuple[str | None, tuple[int, int]]:
+    """(problem or None, (width, height)) of an image file, judged by decoding all of it.
 
-    Reads headers and checksums only (Pillow's ``verify``), so it is much cheaper than a decode.
+    Checksums first (Pillow's ``verify``), then a full decode: a file that passes the header scan
+    but breaks mid-file (corrupt image data, a truncated JPEG) is caught here, named, and not
+    hours later inside tf.data. Images above ``max_pixels`` are refused before decoding; with
+    ``for_tensorflow``, so are BMPs that TensorFlow would decode without their colors (palette,
+    1-bit: Pillow, which :func:`read_image_rgb` uses, decodes them right).
     """
     path = Path(path)
     try:
         size = path.stat().st_size
     except OSError as error:
         return f"cannot read file ({error.strerror or error})", (0, 0)
+    if not path.is_file():
+        return "not a file", (0, 0)
     if size == 0:
         return "zero-byte file", (0, 0)
+    image_format, dimensions, mode = None, (0, 0), ""
     try:
         with Image.open(path) as image:
-            image_format, dimensions = image.format, image.size
+            image_format, dimensions, mode = image.format, image.size, image.mode
+            if dimensions[0] * dimensions[1] > max_pixels:
+                return _too_large(dimensions, max_pixels), dimensions
             image.verify()
+        with Image.open(path) as image:
+            image.load()
     except UnidentifiedImageError:
         return "not an image (unrecognized file contents)", (0, 0)
-    except (OSError, SyntaxError, ValueError) as error:
-        return f"corrupt or truncated image ({error})", (0, 0)
-    if image_format not in _TF_READABLE_FORMATS:
+    except Image.DecompressionBombError as error:  # Pillow refuses it in open(), before we see its size
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        return _too_large(dimensions, max_pixels, int(pixels.group(1)) if pixels else None), dimensions
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        if image_format in ("JPEG", "MPO"):
+            return f"truncated JPEG or corrupt JPEG data ({error})", dimensions
+        return f"corrupt or truncated image ({error})", dimensions
+    if for_tensorflow and image_format not in _TF_READABLE_FORMATS:
         return f"unsupported image format {image_format} (use PNG or JPEG)", dimensions
-    if image_format in ("JPEG", "MPO") and not _has_jpeg_end_marker(path):
-        return "truncated JPEG (no end-of-image marker)", dimensions
+    if for_tensorflow and image_format == "BMP" and mode in ("P", "1"):
+        kind = "palette" if mode == "P" else "1-bit"
+        return f"{kind} BMP: TensorFlow decodes it without its colors; save it as PNG", dimensions
     return None, dimensions
 
 
-def check_pair_file(path: str | Path) -> str | None:
+def _too_large(dimensions: tuple[int, int], max_pixels: int, pixels: int | None = None) -> str:
+    width, height = dimensions
+    size = f"{pixels:,} pixels" if pixels is not None else f"{width}x{height} pixels"
+    limit = f"the limit of {max_pixels:,} (max_image_pixels / --max-image-pixels)"
+    return f"image too large: {size}, more than {limit}"
+
+
+def check_pair_file(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> str | None:
     """The problem with a pair file, or None when it is a decodable 2:1 image."""
-    problem, (width, height) = check_image_file(path)
+    problem, (width, height) = check_image_file(path, max_pixels)
     if problem is None and width != 2 * height:
         problem = (
             f"not a pair image: {width}x{height}, expected width = 2 x height (color and sketch side by side)"
@@ -151,20 +222,43 @@ def check_pair_file(path: str | Path) -> str | None:
     return problem
 
 
-def _has_jpeg_end_marker(path: Path) -> bool:
-    """Whether a JPEG ends with its EOI marker (Pillow's verify does not notice truncation)."""
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - 64))
-        return b"\xff\xd9" in handle.read()
+def scan_pair_files(
+    paths: Sequence[Path],
+    skip_bad: bool = False,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    verdicts: str | Path | None = None,
+    progress: bool = True,
+) -> tuple[list[Path], list[BadFile]]:
+    """Check every file (in threads); raise naming the bad ones, or skip them if ``skip_bad``.
 
-
-def scan_pair_files(paths: Sequence[Path], skip_bad: bool = False) -> tuple[list[Path], list[BadFile]]:
-    """Check every file (in threads); raise naming the bad ones, or skip them if ``skip_bad``."""
-    workers = min(16, max(1, len(paths)))
+    ``verdicts``: a JSON file remembering each file's verdict by path, size and modification
+    time, so a large folder is decoded once, not at every start.
+    """
+    remembered = _load_verdicts(verdicts)
+    keys = {path: _verdict_key(path, max_pixels) for path in paths}
+    todo = [path for path in paths if keys[path] is None or keys[path] not in remembered]
+    workers = min(16, max(1, len(todo)))
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        problems = list(pool.map(check_pair_file, paths))
-    good = [p for p, problem in zip(paths, problems) if problem is None]
-    bad = [BadFile(p, problem) for p, problem in zip(paths, problems) if problem is not None]
+        checked = pool.map(lambda path: check_pair_file(path, max_pixels), todo)
+        found = dict(
+            zip(
+                todo,
+                tqdm(
+                    checked,
+                    total=len(todo),
+                    desc="checking pair files",
+                    unit="file",
+                    disable=not progress or len(todo) < 200,
+                    file=sys.stderr,
+                ),
+            )
+        )
+    problems = {path: found[path] if path in found else remembered[keys[path]] for path in paths}
+    if verdicts is not None and todo:
+        remembered.update({keys[path]: found[path] for path in todo if keys[path] is not None})
+        _save_verdicts(verdicts, remembered)
+    good = [p for p in paths if problems[p] is None]
+    bad = [BadFile(p, problems[p]) for p in paths if problems[p] is not None]
     if bad and not skip_bad:
         shown = "\n".join(f"  {b}" for b in bad[:10])
         more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
@@ -172,6 +266,37 @@ def scan_pair_files(paths: Sequence[Path], skip_bad: bool = False) -> tuple[list
             f"{len(bad)} bad pair file(s) (pass skip_bad=True / --skip-bad to skip them):\n{shown}{more}"
         )
     return good, bad
+
+
+def _verdict_key(path: Path, max_pixels: int) -> str | None:
+    """What a remembered verdict is valid for: the file's path, size, mtime and the pixel limit."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{max_pixels}"
+
+
+def _load_verdicts(path: str | Path | None) -> dict[str, str | None]:
+    if path is None:
+        return {}
+    try:
+        loaded = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}  # no cache yet, or a damaged one: check again
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _save_verdicts(path: str | Path, verdicts: dict[str, str | None]) -> None:
+    """Write atomically, and never fail the run for a cache (a read-only cache folder is fine)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(verdicts))
+        temporary.replace(path)
+    except OSError:
+        pass
 
 
 # --------------------------------------------------------------------------- reading
@@ -184,12 +309,12 @@ def split_halves(pair: np.ndarray, sketch_side: str = "right") -> tuple[np.ndarr
     return (right, left) if sketch_side == "right" else (left, right)
 
 
-def open_image(path: str | Path) -> Image.Image:
+def open_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
     """A decoded Pillow image with its EXIF orientation applied; DatasetError naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
-    problem, _ = check_image_file(path)
+    problem, _ = check_image_file(path, max_pixels, for_tensorflow=False)
     if problem:
         raise DatasetError(f"{path}: {problem}")
     try:

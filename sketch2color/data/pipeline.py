@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from sketch2color.config import DataConfig
 from sketch2color.data.conditioning import ConditioningSpec, build_conditioned_input, input_channels
-from sketch2color.data.embedded import ensure_embedded_dataset
+from sketch2color.data.embedded import default_cache_dir, ensure_embedded_dataset
 from sketch2color.data.files import BadFile, DatasetError, find_pair_files, scan_pair_files
 from sketch2color.data.pixels import to_unit_range
 
@@ -221,6 +221,10 @@ def _decoded_pairs(files: Sequence[Path], config: DataConfig, cache_name: str) -
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
+    if config.skip_bad:
+        # A file that changed since its check and no longer decodes is dropped (TensorFlow logs
+        # the error) instead of ending a run of many hours.
+        pairs = pairs.ignore_errors(log_warning=True)
     if config.cache == "memory":
         return pairs.cache()
     if config.cache in ("none", "", None):
@@ -283,13 +287,23 @@ def resolve_data_root(config: DataConfig, progress: bool = True) -> Path:
     )
 
 
+def file_check_cache(root: Path) -> Path:
+    """Where the decode checks of a dataset folder are remembered (in the package's cache folder)."""
+    key = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:16]
+    return default_cache_dir() / "file-checks" / f"{key}.json"
+
+
 def load_datasets(config: DataConfig, progress: bool = True) -> PairSplits:
     """Find, check and load the train and validation pairs described by ``config``."""
     config.validate()
     root = resolve_data_root(config, progress)
     files = find_pair_files(root, config.val_fraction, config.seed or 0)
-    train_files, bad_train = scan_pair_files(files["train"], config.skip_bad)
-    val_files, bad_val = scan_pair_files(files["val"], config.skip_bad)
+    verdicts = file_check_cache(root)
+    check = dict(
+        skip_bad=config.skip_bad, max_pixels=config.max_image_pixels, verdicts=verdicts, progress=progress
+    )
+    train_files, bad_train = scan_pair_files(files["train"], **check)
+    val_files, bad_val = scan_pair_files(files["val"], **check)
     skipped = bad_train + bad_val
     if skipped:
         log.warning("skipped %d bad pair file(s):\n%s", len(skipped), "\n".join(f"  {b}" for b in skipped))

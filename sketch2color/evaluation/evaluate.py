@@ -38,7 +38,7 @@ from sketch2color import runs
 from sketch2color.config import DataConfig
 from sketch2color.data.conditioning import split_input
 from sketch2color.data.files import find_pair_files, scan_pair_files
-from sketch2color.data.pipeline import conditioning_spec, make_dataset, resolve_data_root
+from sketch2color.data.pipeline import conditioning_spec, file_check_cache, make_dataset, resolve_data_root
 from sketch2color.data.pixels import to_uint8
 from sketch2color.evaluation import metrics
 from sketch2color.evaluation.report import ENTRIES, protocol, write_report
@@ -152,7 +152,9 @@ def select_files(model: LoadedModel, data: str | None, split: str, max_images: i
     files = by_split["train"] + by_split["val"] if split == "all" else by_split[split]
     if not files:
         raise EvaluationError(f"{root}: the {split!r} split has no pair images (try --split all)")
-    files, skipped = scan_pair_files(files, skip_bad=True)
+    files, skipped = scan_pair_files(
+        files, skip_bad=True, max_pixels=base.max_image_pixels, verdicts=file_check_cache(root)
+    )
     if skipped:
         log.warning("skipped %d bad pair file(s): %s", len(skipped), "; ".join(map(str, skipped[:5])))
     if max_images is not None:

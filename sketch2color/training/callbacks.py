@@ -22,6 +22,7 @@ from sketch2color.data.pixels import to_255
 from sketch2color.evaluation import metrics
 from sketch2color.evaluation.report import save_preview_grid
 from sketch2color.models.blocks import all_layers
+from sketch2color.runs import checkpoint_prefixes, restore_newest_readable
 from sketch2color.training.plots import (
     FID_KEYS,
     plot_loss_curves,
@@ -33,21 +34,30 @@ from sketch2color.training.plots import (
 log = logging.getLogger(__name__)
 
 
+class NonFiniteLossError(RuntimeError):
+    """Training produced NaN or infinite losses or weights; nothing from that point was checkpointed."""
+
+
 class RunCheckpoint:
     """Generator, discriminator, both optimizers and the epoch counter, in one tf.train checkpoint.
 
-    ``tf.train.CheckpointManager`` writes the data files first and only then atomically
-    rewrites its index, so a kill during a save leaves the previous checkpoint loadable.
+    A checkpoint is written at most once per step: TensorFlow writes ``ckpt-N`` in place, so a
+    second save of the same step (the epoch end right after a periodic save) could be killed
+    half-way through the only copy of that step. On resume the newest checkpoint that reads back
+    is used (:func:`sketch2color.runs.restore_newest_readable`), and weights that are not finite
+    are never saved.
     """
 
     def __init__(self, gan, directory: str | Path, keep: int = 3):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.gan = gan
+        self.directory = Path(directory)
         parts = dict(generator=gan.generator, g_optimizer=gan.g_optimizer, epoch=self.epoch)
         if gan.discriminator is not None:  # no adversary in the reconstruction-only baseline
             parts.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
         self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
+        self._saved_step: int | None = None
 
     @property
     def step(self) -> int:
@@ -55,23 +65,46 @@ class RunCheckpoint:
         return int(self.gan.g_optimizer.iterations.numpy())
 
     def save(self) -> str:
-        """Write a checkpoint numbered by the global step."""
-        return self.manager.save(checkpoint_number=self.step)
+        """Write a checkpoint numbered by the global step (once per step); returns its prefix.
+
+        The callbacks never ask twice for one step with different contents (see CheckpointCallback);
+        a second call for the same step (an interrupt right after a save) returns the first write.
+        """
+        step = self.step
+        if step == self._saved_step:
+            return str(self.directory / f"ckpt-{step}")
+        networks = [self.gan.generator] + (
+            [self.gan.discriminator] if self.gan.discriminator is not None else []
+        )
+        if not all(
+            bool(tf.reduce_all(tf.math.is_finite(w))) for net in networks for w in net.trainable_weights
+        ):
+            raise NonFiniteLossError(
+                f"step {step}: the weights are no longer finite (NaN or inf); not checkpointed"
+            )
+        path = self.manager.save(checkpoint_number=step)
+        self._saved_step = step
+        return path
 
     def restore_latest(self) -> str | None:
-        """Restore the newest checkpoint if there is one; returns its path."""
-        latest = self.manager.latest_checkpoint
-        if latest:
-            # Optimizer slots must exist before restoring into them.
-            self.gan.g_optimizer.build(self.gan.generator.trainable_variables)
-            if self.gan.discriminator is not None:
-                self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-        return latest
+        """Restore the newest readable checkpoint if there is one; returns its path."""
+        if not checkpoint_prefixes(self.directory):
+            return None
+        # Optimizer slots must exist before restoring into them.
+        self.gan.g_optimizer.build(self.gan.generator.trainable_variables)
+        if self.gan.discriminator is not None:
+            self.gan.d_optimizer.build(self.gan.discriminator.trainable_variables)
+        restored = restore_newest_readable(self.checkpoint, self.directory, partial=False)
+        self._saved_step = self.step
+        return restored
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Save every ``every_steps`` generator updates and at every epoch end."""
+    """Save every ``every_steps`` generator updates and at every epoch end; stop on non-finite losses.
+
+    A step whose training losses are NaN or infinite ends the run at once (NonFiniteLossError):
+    the checkpoints on disk are all from before it.
+    """
 
     def __init__(self, run_checkpoint: RunCheckpoint, every_steps: int):
         super().__init__()
@@ -79,7 +112,17 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.every_steps = max(0, int(every_steps))
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.every_steps and self.run_checkpoint.step % self.every_steps == 0:
+        bad = {key: value for key, value in (logs or {}).items() if not np.isfinite(float(value))}
+        if bad:
+            raise NonFiniteLossError(
+                f"step {self.run_checkpoint.step}: non-finite training loss "
+                + ", ".join(f"{key}={float(value)}" for key, value in bad.items())
+                + " (lower --lr, check the data); the last checkpoint is from before it"
+            )
+        # The epoch's last batch is saved by on_epoch_end instead, after the batch-norm
+        # recalibration and the epoch counter: one write of that step, with its final state.
+        last_of_epoch = batch + 1 == (self.params or {}).get("steps")
+        if self.every_steps and self.run_checkpoint.step % self.every_steps == 0 and not last_of_epoch:
             self.run_checkpoint.save()
 
     def on_epoch_end(self, epoch, logs=None):

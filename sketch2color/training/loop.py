@@ -15,9 +15,11 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from sketch2color import runs
 from sketch2color.config import ConfigError, RunConfig
+from sketch2color.data.files import DatasetError
 from sketch2color.data.pipeline import PairSplits, conditioning_spec, load_datasets, make_dataset
 from sketch2color.evaluation import metrics
 from sketch2color.export import export_generator
@@ -170,6 +172,16 @@ def train(
                 file=sys.stderr,
             )
             raise
+        except tf.errors.OpError as error:
+            if "Decode" not in str(error):  # not a file that stopped decoding: a bug to report as is
+                raise
+            path = checkpoint.save()
+            reason = str(error).strip().splitlines()[0][:200]
+            raise DatasetError(
+                f"a pair file failed to decode during training ({reason}); saved {path} (step "
+                f"{checkpoint.step}). Find it with `python data_scripts/verify_dataset.py {splits.root}`, "
+                "or rerun with --skip-bad to leave such files out"
+            ) from None
         export_dir = None
         if config.train.export:
             export_dir = export_generator(

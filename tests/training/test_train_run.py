@@ -723,6 +723,54 @@ def test_colorize_bad_inputs_give_clear_errors(base_run, tmp_path):
     assert not (tmp_path / "out_garbage" / "garbage.png").exists()
 
 
+def test_colorize_keeps_clashing_names_apart_and_says_what_it_ignores(base_run, tmp_path):
+    from PIL import Image
+
+    run_dir, _ = base_run
+    rng = np.random.default_rng(5)
+    inputs = tmp_path / "in"
+    png = _save_png(inputs / "a.png", gray_of(smooth_color_image(rng, 32)))
+    jpg = inputs / "a.jpg"
+    Image.fromarray(gray_of(smooth_color_image(rng, 32))).save(jpg)
+    first = _save_png(inputs / "d1" / "x.png", gray_of(smooth_color_image(rng, 32)))
+    second = _save_png(inputs / "d2" / "x.png", gray_of(smooth_color_image(rng, 32)))
+    hints = _save_png(tmp_path / "hints.png", np.full((8, 32, 3), 255, np.uint8))
+    out = tmp_path / "out"
+    result = run_cli(
+        "colorize",
+        [
+            png,
+            jpg,
+            first,
+            second,
+            png,
+            "--model",
+            run_dir,
+            "--out",
+            out,
+            "--palette",
+            "#ff0000",
+            "--hints",
+            hints,
+        ],
+        tmp_path,
+        timeout=180,
+    )
+    assert result.returncode == 0, describe(result)
+    assert "colorized 4 of 4" in result.stdout, describe(result)  # a.png named twice: colorized once
+    assert sorted(p.name for p in out.iterdir()) == ["a_jpg.png", "a_png.png", "d1__x.png", "d2__x.png"]
+    assert "warning: --palette ignored: this model takes no palette" in result.stderr, describe(result)
+    assert "warning: --hints ignored: this model takes no hints" in result.stderr, describe(result)
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    refused = run_cli("colorize", [png, "--model", run_dir, "--out", a_file], tmp_path, timeout=180)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, describe(refused)
+    assert error_lines(refused.stderr) == [f"error: --out {a_file}: exists and is not a folder"], describe(
+        refused
+    )
+
+
 # --------------------------------------------------------------------------- 8. bad training input
 
 
@@ -774,6 +822,32 @@ def test_train_rejects_bad_input_and_a_failed_start_does_not_lock_the_run(worksp
     assert config["data"]["image_size"] == IMAGE_SIZE
     assert config["data"]["data_dir"] == str(workspace / "data")
     assert latest_step(workspace / "runs" / "missing_data") == 1
+
+
+@pytest.mark.slow
+def test_bad_flag_values_and_a_size_the_model_cannot_take_stop_before_training(workspace):
+    data = workspace / "data"
+    cases = {
+        "nan_lr": (["--lr", "nan"], "--lr"),
+        "negative_epochs": (["--epochs", "-1"], "--epochs"),
+        "endless_epoch": (["--steps-per-epoch", "-3"], "--steps-per-epoch"),
+        "no_previews": (["--preview-samples", "0"], "--preview-samples"),
+        "negative_metrics": (["--metrics-images", "-1"], "--metrics-images"),
+        "no_checkpoints_kept": (["--keep-checkpoints", "0"], "--keep-checkpoints"),
+    }
+    commands = [("train", train_args(data, f"runs/{name}") + extra) for name, (extra, _) in cases.items()]
+    commands.append(("train", train_args(data, "runs/stride_48", image_size=48)))
+    results = run_many(commands, workspace)
+    for (name, (_, flag)), result in zip(cases.items(), results):
+        assert result.returncode == 2, describe(result)
+        assert "Traceback" not in result.stderr, describe(result)
+        assert f"argument {flag}: must be" in result.stderr, describe(result)
+        assert not (workspace / "runs" / name).exists(), f"{name}: a refused command created its run folder"
+    stride = results[-1]
+    assert stride.returncode == 2 and "Traceback" not in stride.stderr, describe(stride)
+    line = error_lines(stride.stderr)[0]
+    assert "--image-size 48" in line and "multiple of" in line, line
+    assert not list((workspace / "runs" / "stride_48").glob("checkpoints/ckpt-*")), "it trained anyway"
 
 
 # --------------------------------------------------------------------------- 9. previews
