@@ -99,7 +99,13 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     config_file = Path(run_dir) / CONFIG_FILE
     if not config_file.is_file():
         raise FileNotFoundError(f"{run_dir}: not a run directory (no {CONFIG_FILE})")
-    return load_json(RunConfig, config_file)
+    try:
+        return load_json(RunConfig, config_file)
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as error:  # JSON or field errors
+        raise ConfigError(
+            f"{config_file}: damaged run configuration ({str(error)[:200]}); "
+            "restore it or use a new --run-dir"
+        ) from None
 
 
 def checkpoint_prefixes(checkpoint_dir: str | Path) -> list[str]:
@@ -186,9 +192,16 @@ def prepare_run_dir(
     # run directory to it.
     config.data.validate()
     config.train.validate()
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--run-dir {run_dir}: exists and is not a folder")
     if not saved_file.is_file():
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_json(config, saved_file)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_json(config, saved_file)
+        except OSError as error:
+            raise ConfigError(
+                f"--run-dir {run_dir}: cannot write the run folder ({error.strerror or error})"
+            ) from None
         return config, False
     saved = load_run_config(run_dir)
     requested, merged = to_dict(config), to_dict(saved)

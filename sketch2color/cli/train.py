@@ -26,6 +26,7 @@ from sketch2color.config import (
 )
 from sketch2color.data.files import DatasetError
 from sketch2color.models import DISCRIMINATORS, GENERATORS
+from sketch2color.models.pretrained import PretrainedWeightsUnavailable
 from sketch2color.presets import PRESETS
 from sketch2color.runs import CheckpointError, RunConfigError
 from sketch2color.training import train
@@ -173,7 +174,13 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         result = train(config, explicit)
-    except (DatasetError, RunConfigError, ConfigError, CheckpointError) as error:
+    except (
+        DatasetError,
+        RunConfigError,
+        ConfigError,
+        CheckpointError,
+        PretrainedWeightsUnavailable,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except NonFiniteLossError as error:

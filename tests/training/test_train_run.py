@@ -850,6 +850,46 @@ def test_bad_flag_values_and_a_size_the_model_cannot_take_stop_before_training(w
     assert not list((workspace / "runs" / "stride_48").glob("checkpoints/ckpt-*")), "it trained anyway"
 
 
+@pytest.mark.slow
+def test_damaged_run_folders_and_missing_vgg_weights_are_one_line_errors(workspace, tmp_path):
+    data = workspace / "data"
+    damaged = workspace / "runs" / "damaged_config"
+    damaged.mkdir(parents=True)
+    (damaged / "config.json").write_text("{not json")
+    a_file = workspace / "runs" / "a_file"
+    a_file.write_text("not a folder")
+    empty_keras_home = tmp_path / "keras_home"
+    empty_keras_home.mkdir()
+    commands = [
+        train_args(data, damaged),
+        train_args(data, a_file),
+        train_args(data, "runs/offline_vgg", preset="sgru", export=False),
+    ]
+    env = dict(cli_env(workspace / "cache"), KERAS_HOME=str(empty_keras_home))
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "sketch2color.train", *args],
+            cwd=workspace,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for args in commands
+    ]
+    outputs = [process.communicate(timeout=240) for process in processes]
+    expected = [
+        f"{damaged / 'config.json'}: damaged run configuration",
+        f"--run-dir {a_file}: exists and is not a folder",
+        "VGG16 ImageNet weights for the feature loss not found",
+    ]
+    for process, (_, stderr), words in zip(processes, outputs, expected):
+        assert process.returncode == 2 and "Traceback" not in stderr, stderr[-2000:]
+        lines = error_lines(stderr)
+        assert len(lines) == 1 and words in lines[0], stderr[-2000:]
+    assert "--vgg-weights random" in error_lines(outputs[2][1])[0]
+
+
 # --------------------------------------------------------------------------- 9. previews
 
 
