@@ -162,6 +162,8 @@ def build_pairs(
         raise UsageError(f"--size must be at least {MIN_SIZE}, got {size}")
     if not 0.0 <= val_fraction < 1.0:
         raise UsageError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: OUT_DIR exists and is not a folder")
     if not src.exists():
         raise UsageError(f"{src}: source folder does not exist")
     if not src.is_dir():

@@ -85,6 +85,11 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.preview:
+        preview = Path(args.preview)
+        if preview.is_dir():
+            print(f"error: --preview {preview}: is a folder; give a .png file name", file=sys.stderr)
+            return 2
+        preview.parent.mkdir(parents=True, exist_ok=True)
         summary["preview"] = str(
             write_preview(root, Path(args.preview), args.samples, args.sketch_side, args.val_fraction)
         )

@@ -192,6 +192,10 @@ class DataConfig:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.jitter_scale < 1.0:
             raise ConfigError(f"jitter_scale must be >= 1, got {self.jitter_scale}")
+        if self.cache not in ("memory", "none", "") and Path(self.cache).expanduser().is_file():
+            raise ConfigError(
+                f"cache (--cache) {self.cache}: exists and is a file; give a folder, 'memory' or 'none'"
+            )
         if self.input_mode not in ("sketch", "edges", "gray"):
             raise ConfigError(f"input_mode must be 'sketch', 'edges' or 'gray', got {self.input_mode!r}")
         for name in (

@@ -435,3 +435,28 @@ def test_download_with_the_kaggle_cli(clean_env, tmp_path, mode):
     else:
         assert result.returncode == 2
         assert "cannot reach Kaggle" in result.stderr and "Traceback" not in result.stderr
+
+
+VERIFY = REPO / "data_scripts" / "verify_dataset.py"
+
+
+def test_make_pairs_out_dir_that_is_a_file_is_a_clear_error(source_folder, tmp_path):
+    src, _ = source_folder
+    a_file = tmp_path / "out_file"
+    a_file.write_text("not a folder")
+    result = run_script(MAKE_PAIRS, src, a_file)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"{a_file}: OUT_DIR exists and is not a folder" in result.stderr
+
+
+def test_verify_dataset_preview_into_a_new_folder_and_into_a_folder(source_folder, tmp_path):
+    src, _ = source_folder
+    pairs = tmp_path / "pairs"
+    assert run_script(MAKE_PAIRS, src, pairs, "--size", 32).returncode == 0
+    preview = tmp_path / "new" / "folder" / "preview.png"
+    made = run_script(VERIFY, pairs, "--preview", preview)
+    assert made.returncode == 0, made.stderr
+    assert preview.read_bytes().startswith(b"\x89PNG")
+    refused = run_script(VERIFY, pairs, "--preview", tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert f"--preview {tmp_path}: is a folder" in refused.stderr

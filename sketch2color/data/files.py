@@ -15,6 +15,7 @@ import concurrent.futures
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import re
 import sys
@@ -24,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 MAX_IMAGE_PIXELS = 8192 * 8192  # larger files are refused before decoding (a 2:1 pair of 8192x4096 passes)
@@ -49,9 +52,34 @@ class BadFile:
 # --------------------------------------------------------------------------- discovery
 
 
+OTHER_IMAGE_EXTENSIONS = (".webp", ".gif", ".tif", ".tiff", ".heic", ".avif")  # named when skipped
+
+
 def list_images(folder: Path) -> list[Path]:
-    """Image files directly inside ``folder`` (sorted, so runs are reproducible)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    """Image files directly inside ``folder`` (sorted, so runs are reproducible).
+
+    Files of formats the pipeline cannot read (WebP, GIF, ...) and folders named like images are
+    left out with one warning naming them, not silently.
+    """
+    entries = sorted(folder.iterdir())
+    images = [p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    ignored = [
+        p
+        for p in entries
+        if p.suffix.lower() in IMAGE_EXTENSIONS + OTHER_IMAGE_EXTENSIONS and p not in images
+    ]
+    if ignored:
+        shown = ", ".join(p.name for p in ignored[:5]) + (
+            f" and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+        )
+        log.warning(
+            "%s: left out %d entr%s that are not PNG/JPEG/BMP files (convert them to PNG): %s",
+            folder,
+            len(ignored),
+            "y" if len(ignored) == 1 else "ies",
+            shown,
+        )
+    return images
 
 
 def iter_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -179,6 +207,10 @@ def check_image_file(
         return "not a file", (0, 0)
     if size == 0:
         return "zero-byte file", (0, 0)
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # TensorFlow takes file names as UTF-8 strings
+        return "file name is not valid UTF-8: rename the file", (0, 0)
     image_format, dimensions, mode = None, (0, 0), ""
     try:
         with Image.open(path) as image:

@@ -147,3 +147,35 @@ def test_a_file_that_breaks_after_its_check_stops_training_with_a_checkpoint(tmp
     # With --skip-bad the broken file is left out and the run finishes.
     result = train(config("second", 1, skip_bad=True), verbose=0)
     assert result.step == 3
+
+
+def test_a_file_name_that_is_not_utf8_is_a_bad_file_not_a_crash(tmp_path):
+    name = os.fsdecode(b"pair_\xff.png")  # a Latin-1 name on a UTF-8 system: surrogate escapes
+    path = write_pair(tmp_path / name, *np.split(pair_image(), 2, axis=1))
+    problem = check_pair_file(path)
+    assert problem is not None and "not valid UTF-8" in problem
+    good, bad = scan_pair_files([path], skip_bad=True)
+    assert good == [] and bad[0].path == path
+
+
+def test_files_the_pipeline_cannot_read_are_named_when_left_out(tmp_path, caplog):
+    write_pair(tmp_path / "good.png", *np.split(pair_image(), 2, axis=1))
+    Image.fromarray(pair_image(1)).save(tmp_path / "art.webp")
+    Image.fromarray(pair_image(2)).save(tmp_path / "anim.gif")
+    (tmp_path / "folder.png").mkdir()
+    with caplog.at_level("WARNING", logger="sketch2color.data.files"):
+        listed = files.list_images(tmp_path)
+    assert [p.name for p in listed] == ["good.png"]
+    message = " ".join(record.getMessage() for record in caplog.records)
+    assert "left out 3 entries" in message and all(
+        name in message for name in ("art.webp", "anim.gif", "folder.png")
+    )
+
+
+def test_a_cache_path_that_is_a_file_is_refused(tmp_path):
+    from sketch2color.config import ConfigError, DataConfig
+
+    a_file = tmp_path / "cache_file"
+    a_file.write_text("")
+    with pytest.raises(ConfigError, match="cache_file: exists and is a file"):
+        DataConfig(cache=str(a_file)).validate()
