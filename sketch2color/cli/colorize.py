@@ -18,7 +18,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from sketch2color.data.files import DatasetError, iter_files, png_names, read_image_rgba
-from sketch2color.export import colorize_array, load_colorizer, palette_from_args, sketch_from_file
+from sketch2color.export import (
+    ExportError,
+    colorize_array,
+    load_colorizer,
+    palette_from_args,
+    sketch_from_file,
+)
 from sketch2color.export.inference import conditioning_of
 
 
@@ -75,7 +81,7 @@ def main(argv=None) -> int:
         return 2
     try:
         colorizer = load_colorizer(args.model)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ExportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     n_colors, uses_hints = conditioning_of(colorizer)

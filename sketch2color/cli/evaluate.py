@@ -16,6 +16,7 @@ from sketch2color.config import ConfigError
 from sketch2color.data.files import DatasetError
 from sketch2color.evaluation.evaluate import SPLITS, EvaluationError, evaluate_model
 from sketch2color.evaluation.report import REPORT_JSON, REPORT_MD, SAMPLES_PNG, markdown_report
+from sketch2color.export import ExportError
 from sketch2color.models.pretrained import PretrainedWeightsUnavailable
 from sketch2color.runs import CheckpointError
 
@@ -95,6 +96,7 @@ def main(argv=None) -> int:
         DatasetError,
         ConfigError,
         CheckpointError,
+        ExportError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

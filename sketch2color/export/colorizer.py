@@ -109,9 +109,26 @@ def saved_model_path(path: str | Path) -> Path:
     )
 
 
+class ExportError(ValueError):
+    """A SavedModel folder that cannot be loaded (damaged files), with a message naming it."""
+
+
 def load_colorizer(path: str | Path):
-    """Load an exported colorizer; call ``colorizer.serve(uint8 images)["color"]``."""
-    return tf.saved_model.load(str(saved_model_path(path)))
+    """Load an exported colorizer; call ``colorizer.serve(uint8 images)["color"]``.
+
+    FileNotFoundError when there is no SavedModel, ExportError when its files are damaged.
+    """
+    folder = saved_model_path(path)
+    try:
+        return tf.saved_model.load(str(folder))
+    # TensorFlow's errors for damaged files: OSError "Cannot parse file" (garbled saved_model.pb),
+    # ValueError (an empty one), IndexError "Read less bytes than requested" (truncated variables).
+    except (tf.errors.OpError, OSError, ValueError, IndexError) as error:
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ExportError(
+            f"{folder}: damaged SavedModel ({reason}); export it again with "
+            "`python -m sketch2color.export RUN_DIR`"
+        ) from None
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:

@@ -771,6 +771,38 @@ def test_colorize_keeps_clashing_names_apart_and_says_what_it_ignores(base_run, 
     )
 
 
+@pytest.mark.parametrize("damage", ["garbled_pb", "empty_pb", "truncated_variables"])
+def test_a_damaged_export_is_a_one_line_error_for_colorize_and_evaluate(base_run, tmp_path, damage):
+    import shutil
+
+    run_dir, _ = base_run
+    export = tmp_path / "export"
+    shutil.copytree(run_dir / "export", export)
+    saved = export / "saved_model"
+    if damage == "garbled_pb":
+        (saved / "saved_model.pb").write_bytes(b"\x12\x34 not a protocol buffer" * 50)
+    elif damage == "empty_pb":
+        (saved / "saved_model.pb").write_bytes(b"")
+    else:
+        data = next((saved / "variables").glob("variables.data-*"))
+        data.write_bytes(data.read_bytes()[:3])
+    sketch = _save_png(tmp_path / "s.png", gray_of(smooth_color_image(np.random.default_rng(3), 32)))
+    results = run_many(
+        [
+            ("colorize", [sketch, "--model", export, "--out", tmp_path / "out"]),
+            ("evaluate", ["--model", export, "--data", run_dir.parents[1] / "data", "--no-fid"]),
+        ],
+        tmp_path,
+        timeout=180,
+    )
+    for result in results:
+        assert result.returncode == 2 and "Traceback" not in result.stderr, describe(result)
+        lines = error_lines(result.stderr)
+        assert len(lines) == 1 and str(saved) in lines[0] and "damaged SavedModel" in lines[0], describe(
+            result
+        )
+
+
 # --------------------------------------------------------------------------- 8. bad training input
 
 
