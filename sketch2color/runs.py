@@ -178,6 +178,39 @@ def read_history(path: str | Path) -> dict[str, list[float]]:
     return columns
 
 
+def trim_history(path: str | Path, epochs_done: int) -> int:
+    """Keep only the rows of the epochs the restored checkpoint has finished; returns rows dropped.
+
+    The epoch-end checkpoint is written after the epoch's history row, so a run killed between
+    the two redoes that epoch on resume: without this its row would appear twice.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or "epoch" not in rows[0]:
+        return 0
+    column = rows[0].index("epoch")
+    kept = [rows[0]] + [
+        row for row in rows[1:] if len(row) > column and _epoch_number(row[column]) < epochs_done
+    ]
+    if len(kept) == len(rows):
+        return 0
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+    temporary.replace(path)
+    return len(rows) - len(kept)
+
+
+def _epoch_number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("inf")  # a damaged row: dropped, the epoch is redone
+
+
 def prepare_run_dir(
     config: RunConfig, explicit: set[tuple[str, str]] | None = None
 ) -> tuple[RunConfig, bool]:
@@ -317,6 +350,7 @@ __all__ = [
     "precision_policy",
     "prepare_run_dir",
     "read_history",
+    "trim_history",
     "restore_generator",
     "restore_latest_generator",
     "restore_newest_readable",

@@ -148,18 +148,20 @@ def train(
         resumed_from = checkpoint.restore_latest()
         if resumed_from:
             print(f"resuming from {resumed_from} (step {checkpoint.step})", file=sys.stderr)
+        runs.trim_history(run_dir / runs.HISTORY_FILE, checkpoint.step // steps_per_epoch)
         sketches, targets = _preview_batch(splits, config.data, config.train.preview_samples)
         callbacks = [
             cb.ThroughputCallback(config.data.batch_size),
             # First: validation, previews, metrics, the checkpoint and the export use its statistics.
             cb.BatchNormRecalibration(gan.generator, splits.train, config.train.bn_recalibration_batches),
-            cb.CheckpointCallback(checkpoint, config.train.checkpoint_every_steps),
             cb.PreviewCallback(gan.generator, sketches, targets, run_dir / runs.PREVIEW_DIR),
             # Before CSVLogger and TensorBoard: they write the val_psnr/val_ssim/... it adds to the logs.
             *build_metrics_callback(config, gan.generator, splits),
             keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_FILE), append=True),
             cb.LossCurvesCallback(run_dir / runs.HISTORY_FILE, run_dir / runs.LOSSES_PNG),
             keras.callbacks.TensorBoard(str(run_dir / runs.LOGS_DIR), write_graph=False),
+            # Last: an epoch's checkpoint is written after its history row (see runs.trim_history).
+            cb.CheckpointCallback(checkpoint, config.train.checkpoint_every_steps),
         ]
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2

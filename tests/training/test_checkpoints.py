@@ -140,3 +140,31 @@ def test_fit_writes_each_step_once_when_the_interval_divides_the_epoch(tmp_path)
         data, steps_per_epoch=4, epochs=2, verbose=0, callbacks=[CheckpointCallback(writer, every_steps=2)]
     )
     assert written == [2, 4, 6, 8]  # 4 and 8 once each, by the epoch end
+
+
+@pytest.mark.slow
+def test_a_lost_epoch_end_checkpoint_is_redone_with_one_history_row_per_epoch(tmp_path, monkeypatch):
+    """A kill after an epoch's history row but before its checkpoint: the rerun redoes that epoch."""
+    import csv
+
+    from sketch2color.training import train
+
+    monkeypatch.setenv("SKETCH2COLOR_CACHE", str(tmp_path / "cache"))
+    config = RunConfig(run_dir=str(tmp_path / "run"))
+    config.data.image_size, config.data.batch_size = SIZE, 2
+    config.data.embedded_train, config.data.embedded_val = 8, 2
+    config.model.generator_kwargs = {"base_filters": 8}
+    config.model.discriminator_kwargs = {"base_filters": 8}
+    config.train.epochs, config.train.steps_per_epoch, config.train.checkpoint_every_steps = 2, 3, 0
+    config.train.metrics_images, config.train.fid_every, config.train.export = 0, 0, False
+    config.train.bn_recalibration_batches = 0
+    train(config, verbose=0)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert [p.rsplit("-", 1)[1] for p in checkpoint_prefixes(checkpoints)] == ["6", "3"]
+    for part in checkpoints.glob("ckpt-6.*"):  # as if killed between the row and the checkpoint
+        part.unlink()
+    result = train(config, verbose=0)
+    assert result.resumed_from.endswith("ckpt-3") and result.step == 6
+    with open(tmp_path / "run" / "history.csv", newline="") as handle:
+        epochs = [row["epoch"] for row in csv.DictReader(handle)]
+    assert epochs == ["0", "1"]
