@@ -198,43 +198,50 @@ def check_image_file(
     ``for_tensorflow``, so are BMPs that TensorFlow would decode without their colors (palette,
     1-bit: Pillow, which :func:`read_image_rgb` uses, decodes them right).
     """
-    path = Path(path)
+    problem, dimensions, _ = _decode_checked(Path(path), max_pixels, for_tensorflow)
+    return problem, dimensions
+
+
+def _decode_checked(
+    path: Path, max_pixels: int, for_tensorflow: bool
+) -> tuple[str | None, tuple[int, int], Image.Image | None]:
+    """(problem, (width, height), the decoded image when there is no problem): one decode for both uses."""
     try:
         size = path.stat().st_size
     except OSError as error:
-        return f"cannot read file ({error.strerror or error})", (0, 0)
+        return f"cannot read file ({error.strerror or error})", (0, 0), None
     if not path.is_file():
-        return "not a file", (0, 0)
+        return "not a file", (0, 0), None
     if size == 0:
-        return "zero-byte file", (0, 0)
+        return "zero-byte file", (0, 0), None
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:  # TensorFlow takes file names as UTF-8 strings
-        return "file name is not valid UTF-8: rename the file", (0, 0)
+        return "file name is not valid UTF-8: rename the file", (0, 0), None
     image_format, dimensions, mode = None, (0, 0), ""
     try:
         with Image.open(path) as image:
             image_format, dimensions, mode = image.format, image.size, image.mode
             if dimensions[0] * dimensions[1] > max_pixels:
-                return _too_large(dimensions, max_pixels), dimensions
+                return _too_large(dimensions, max_pixels), dimensions, None
             image.verify()
         with Image.open(path) as image:
             image.load()
     except UnidentifiedImageError:
-        return "not an image (unrecognized file contents)", (0, 0)
+        return "not an image (unrecognized file contents)", (0, 0), None
     except Image.DecompressionBombError as error:  # Pillow refuses it in open(), before we see its size
         pixels = re.search(r"\((\d+) pixels\)", str(error))
-        return _too_large(dimensions, max_pixels, int(pixels.group(1)) if pixels else None), dimensions
+        return _too_large(dimensions, max_pixels, int(pixels.group(1)) if pixels else None), dimensions, None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         if image_format in ("JPEG", "MPO"):
-            return f"truncated JPEG or corrupt JPEG data ({error})", dimensions
-        return f"corrupt or truncated image ({error})", dimensions
+            return f"truncated JPEG or corrupt JPEG data ({error})", dimensions, None
+        return f"corrupt or truncated image ({error})", dimensions, None
     if for_tensorflow and image_format not in _TF_READABLE_FORMATS:
-        return f"unsupported image format {image_format} (use PNG or JPEG)", dimensions
+        return f"unsupported image format {image_format} (use PNG or JPEG)", dimensions, None
     if for_tensorflow and image_format == "BMP" and mode in ("P", "1"):
         kind = "palette" if mode == "P" else "1-bit"
-        return f"{kind} BMP: TensorFlow decodes it without its colors; save it as PNG", dimensions
-    return None, dimensions
+        return f"{kind} BMP: TensorFlow decodes it without its colors; save it as PNG", dimensions, None
+    return None, dimensions, image
 
 
 def _too_large(dimensions: tuple[int, int], max_pixels: int, pixels: int | None = None) -> str:
@@ -346,17 +353,10 @@ def open_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Im
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
-    problem, _ = check_image_file(path, max_pixels, for_tensorflow=False)
+    problem, _, image = _decode_checked(path, max_pixels, for_tensorflow=False)
     if problem:
         raise DatasetError(f"{path}: {problem}")
-    try:
-        with Image.open(path) as image:
-            image.load()  # decode now, so a file damaged past its header fails here, named
-            return ImageOps.exif_transpose(image)
-    except Image.DecompressionBombError as error:
-        raise DatasetError(f"{path}: image too large ({error})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise DatasetError(f"{path}: corrupt or truncated image ({error})") from None
+    return ImageOps.exif_transpose(image)
 
 
 def pil_to_rgb(image: Image.Image) -> np.ndarray:

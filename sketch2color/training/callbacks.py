@@ -18,7 +18,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sketch2color.data.pixels import to_255
 from sketch2color.evaluation import metrics
 from sketch2color.evaluation.report import save_preview_grid
 from sketch2color.models.blocks import all_layers
@@ -244,7 +243,7 @@ class LossCurvesCallback(keras.callbacks.Callback):
 
 def thumbnails(images, size: int) -> np.ndarray:
     """uint8 copies of [-1, 1] or uint8 images, shrunk (antialiased) so the longer side is <= size."""
-    images = to_255(images) if images.dtype != tf.uint8 else tf.cast(images, tf.float32)
+    images = metrics.to_255(images)
     height, width = int(images.shape[1]), int(images.shape[2])
     if max(height, width) > size:
         scale = size / max(height, width)
