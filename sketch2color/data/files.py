@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 MAX_IMAGE_PIXELS = 8192 * 8192  # larger files are refused before decoding (a 2:1 pair of 8192x4096 passes)
 VAL_FOLDER_NAMES = ("val", "validation")
+CHECK_VERSION = 2  # part of each remembered verdict's key: a stricter check re-judges every file
 _TF_READABLE_FORMATS = {"PNG", "JPEG", "MPO", "BMP"}  # MPO: JPEG written by some cameras
 
 
@@ -236,12 +238,30 @@ def _decode_checked(
         if image_format in ("JPEG", "MPO"):
             return f"truncated JPEG or corrupt JPEG data ({error})", dimensions, None
         return f"corrupt or truncated image ({error})", dimensions, None
+    if image_format in ("JPEG", "MPO") and (problem := _jpeg_truncation(path)):
+        return problem, dimensions, None
     if for_tensorflow and image_format not in _TF_READABLE_FORMATS:
         return f"unsupported image format {image_format} (use PNG or JPEG)", dimensions, None
     if for_tensorflow and image_format == "BMP" and mode in ("P", "1"):
         kind = "palette" if mode == "P" else "1-bit"
         return f"{kind} BMP: TensorFlow decodes it without its colors; save it as PNG", dimensions, None
     return None, dimensions, image
+
+
+def _jpeg_truncation(path: Path) -> str | None:
+    """'truncated JPEG ...' when libjpeg runs out of image data before the last scan line.
+
+    Pillow and TensorFlow both fill the missing rest with gray and report success (a cut file
+    with an end marker appended passes them); libjpeg only warns, and simplejpeg's ``strict``
+    mode turns that warning into an error. Other libjpeg warnings (extraneous bytes before a
+    marker, common in camera files) decode fine and are not refused.
+    """
+    try:
+        simplejpeg.decode_jpeg(path.read_bytes(), strict=True)
+    except ValueError as error:
+        if "premature end" in str(error).lower():
+            return f"truncated JPEG: image data ends early ({error}); the rest would decode as gray"
+    return None
 
 
 def _too_large(dimensions: tuple[int, int], max_pixels: int, pixels: int | None = None) -> str:
@@ -313,7 +333,7 @@ def _verdict_key(path: Path, max_pixels: int) -> str | None:
         stat = path.stat()
     except OSError:
         return None
-    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{max_pixels}"
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{max_pixels}|{CHECK_VERSION}"
 
 
 def _load_verdicts(path: str | Path | None) -> dict[str, str | None]:

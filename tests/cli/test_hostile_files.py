@@ -40,6 +40,11 @@ def jpeg_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def cut_and_resealed(jpeg: bytes) -> bytes:
+    """The first half of a JPEG and an end marker: TensorFlow and Pillow decode it without a word."""
+    return jpeg[: len(jpeg) // 2] + b"\xff\xd9"
+
+
 def chunk(kind: bytes, data: bytes) -> bytes:
     return (
         struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
@@ -65,6 +70,7 @@ def hostile_folder(folder: Path) -> dict[str, str]:
         "signature_only.png": (b"\x89PNG\r\n\x1a\n", "not an image"),
         "cut.jpg": (jpeg_bytes(pair_array(2))[:400], "truncated"),
         "header_only.jpg": (jpeg_bytes(pair_array(3))[:120], "truncated"),
+        "resealed.jpg": (cut_and_resealed(jpeg_bytes(pair_array(7))), "truncated JPEG"),
         "huge.png": (
             b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", 100_000, 50_000, 8, 2, 0, 0, 0))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from conftest import gray_of, smooth_color_image, write_pair
 from PIL import Image
 
@@ -50,6 +51,12 @@ def test_jpeg_completeness_is_judged_by_decoding(tmp_path):
     assert check_pair_file(whole) is None
     assert check_pair_file(trailing) is None  # was refused as "truncated" by the end-marker rule
     problem = check_pair_file(cut)
+    assert problem is not None and "truncated JPEG" in problem
+    # Cut mid-data with an end marker appended: Pillow and TensorFlow decode it (gray-filled), silently.
+    resealed = tmp_path / "resealed.jpg"
+    resealed.write_bytes(data[: len(data) // 2] + b"\xff\xd9")
+    assert tf.io.decode_jpeg(resealed.read_bytes()).shape[0] == 64  # why a decode alone is not enough
+    problem = check_pair_file(resealed)
     assert problem is not None and "truncated JPEG" in problem
 
 
