@@ -54,10 +54,9 @@ MY_SKETCH = None  # path to your own sketch image to colorize, or None
 
 # %% [markdown]
 # **Real dataset / GPU.** Point `RUN_DIR` at the run trained on the Kaggle data, and set
-# `FID = True` (with internet, allow the one-time Inception download via
-# `python -m sketch2color.evaluate ... --download-inception`, or set `INCEPTION_WEIGHTS` to the
-# file). FID is only meaningful on a few thousand images: the Kaggle validation split (3,545)
-# is enough; the embedded one (80) is not.
+# `FID = True` (with internet the Inception weights are downloaded once into the Keras cache;
+# offline, set `INCEPTION_WEIGHTS` to a copy of the file). FID is only meaningful on a few
+# thousand images: the Kaggle validation split (3,545) is enough; the embedded one (80) is not.
 
 # %%
 # %matplotlib inline

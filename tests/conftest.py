@@ -9,6 +9,13 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests never download (pretrained weights, datasets): every proxy is the discard port, where
+# nothing listens, so a download attempt in this process or a child fails at once, as offline.
+# Loopback stays direct for the tests that serve a file themselves.
+DEAD_PROXY = "http://127.0.0.1:9"
+for _variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ[_variable] = DEAD_PROXY
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "localhost,127.0.0.1"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_PAIRS = REPO_ROOT.parent / "shared" / "data" / "anime_pairs"

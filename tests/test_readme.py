@@ -38,13 +38,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DEAD_PROXY
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 SIZE = 32  # training size of every README training command here (multiple of 16: a 5-level U-Net)
 EMBEDDED = ("40", "8")  # embedded train / val pairs; the same as the README's Python API snippet
 TIMEOUT = 300
-DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, connections fail at once
+
 OK_MARK = "README-SNIPPET-OK"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -46,10 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--inception-weights",
         metavar="FILE",
-        help="InceptionV3 no-top weights file (default: the Keras cache)",
-    )
-    parser.add_argument(
-        "--download-inception", action="store_true", help="allow downloading the Inception weights if missing"
+        help="InceptionV3 no-top weights file (default: the Keras cache, downloaded there once if missing)",
     )
     parser.add_argument("--samples", type=int, default=6, help="rows of samples.png")
     parser.add_argument(
@@ -76,7 +73,6 @@ def run(args: argparse.Namespace) -> dict:
         batch_size=args.batch_size,
         fid=args.fid,
         inception_weights=args.inception_weights,
-        download_inception=args.download_inception,
         samples=args.samples,
         out=args.out,
     )

@@ -297,7 +297,6 @@ def evaluate_model(
     batch_size: int = 8,
     fid: bool = True,
     inception_weights: str | None = None,
-    download_inception: bool = False,
     samples: int = 6,
     out: str | Path | None = None,
     progress: bool = True,
@@ -309,9 +308,7 @@ def evaluate_model(
     start = time.perf_counter()
     extractor = None
     if fid:  # before any heavy work: a missing weights file should stop us at once
-        extractor = metrics.InceptionFeatureExtractor(
-            inception_weights or "imagenet", allow_download=download_inception
-        )
+        extractor = metrics.InceptionFeatureExtractor(inception_weights or "imagenet")
         extractor.model  # noqa: B018  (loads the weights now: a bad file fails before the long run)
     model = load_model(model_path)
     image_size = image_size or model.image_size or DEFAULT_IMAGE_SIZE

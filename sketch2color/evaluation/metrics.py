@@ -45,7 +45,7 @@ resize, sample count...) is rarely stated. This package fixes one, :data:`FID_PR
 4. Features: ``keras.applications.InceptionV3(include_top=False, pooling="avg",
    weights="imagenet")`` -> the **2048-d** global average pool of the last mixed block.
    The ImageNet weights are read from the Keras cache (``$KERAS_HOME/models`` or
-   ``~/.keras/models``) or from a file you name; nothing is downloaded unless you allow it.
+   ``~/.keras/models``, downloaded there once when missing, as Keras does) or from a file you name.
 5. Statistics in **float64**: mean and covariance (``np.cov(rowvar=False)``, ddof 1).
 6. ``FID = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 sqrtm(S1 S2))`` with ``scipy.linalg.sqrtm``; if the
    square root is not finite, 1e-6 I is added to both covariances and it is retried; a complex
@@ -476,9 +476,8 @@ class InceptionFeatureExtractor:
         weights: str | os.PathLike | None = "imagenet",
         batch_size: int = 16,
         cache_dir: str | os.PathLike | None = None,
-        allow_download: bool = False,
     ):
-        self.weights_path = weights_path(INCEPTION_V3, weights, cache_dir, allow_download)
+        self.weights_path = weights_path(INCEPTION_V3, weights, cache_dir)
         self.weights = "random" if weights is None else ("imagenet" if str(weights) == "imagenet" else "file")
         self.batch_size = batch_size
         self._model = None

@@ -1,18 +1,19 @@
 """Pretrained ImageNet networks: VGG16 (feature loss) and InceptionV3 (FID/KID), and their weight files.
 
-One resolver finds the weights for both: ``"imagenet"`` is the file Keras itself caches
-(``$KERAS_HOME/models`` or ``~/.keras/models``), a path is a local ``.h5`` / ``.weights.h5``
-file, None is random weights (tests and benchmarks only). The file is looked for *before* Keras
-is asked for anything, so an offline run stops at once with a message naming the file and the
-ways to get it, instead of a download traceback. Networks are built with ``weights=None`` and
-then loaded, so Keras never starts a download on its own; only ``allow_download=True`` fetches
-the file, with Keras' ``get_file`` into the same cache.
+One resolver finds the weights for both, the way Keras does: ``"imagenet"`` is the file in the
+Keras cache (``$KERAS_HOME/models`` or ``~/.keras/models``), downloaded there once with
+``keras.utils.get_file`` and Keras' published hash when it is missing; a path is a local ``.h5`` /
+``.weights.h5`` file; None is random weights (tests and benchmarks only). A failed download
+(offline, a proxy, a bad hash) is one :class:`PretrainedWeightsUnavailable` line naming the file
+and the ways out, raised while the run is being set up, never a traceback mid-training.
+Networks are built with ``weights=None`` and then loaded, so only this module ever downloads.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from pathlib import Path
 
 import keras
@@ -21,7 +22,10 @@ from sketch2color.models.blocks import precision_policy
 
 
 class PretrainedWeightsUnavailable(RuntimeError):
-    """Pretrained weights that are not on this machine (nothing is downloaded unless allowed)."""
+    """Pretrained weights that could not be found, downloaded or read (the message says which)."""
+
+
+DOWNLOAD_TIMEOUT_SECONDS = 60  # per connection attempt and read: a dead network fails, never hangs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +39,8 @@ class PretrainedWeights:
     md5: str
     size: str
     local_file_option: str  # how to pass a file you have
-    other_options: str  # what else the user can do
+    random_option: str  # how to go on with random weights, and what that costs
+    skip_option: str  # how to go on without the network at all
 
 
 VGG16_NOTOP = PretrainedWeights(
@@ -46,9 +51,9 @@ VGG16_NOTOP = PretrainedWeights(
     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
     md5="6d6bbae143d832006294945121d1f1fc",  # Keras' own file_hash for the notop file
     size="58 MB",
-    local_file_option="--vgg-weights FILE (weights=FILE)",
-    other_options="This machine may be offline, so nothing is downloaded; --vgg-weights random "
-    "(weights=None) gives random weights (tests only: the loss is then meaningless).",
+    local_file_option="--vgg-weights FILE",
+    random_option="--vgg-weights random (random features: the feature loss then means nothing)",
+    skip_option="--feature-weight 0 (no feature loss)",
 )
 INCEPTION_V3 = PretrainedWeights(
     network="InceptionV3",
@@ -58,8 +63,9 @@ INCEPTION_V3 = PretrainedWeights(
     "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
     md5="bcbd6486424b2319ff4ef7d526e38f63",
     size="84 MB",
-    local_file_option="--inception-weights FILE (python -m sketch2color.evaluate) / weights=FILE",
-    other_options="Or allow the download (--download-inception), or skip FID/KID with --no-fid.",
+    local_file_option="--inception-weights FILE",
+    random_option="--inception-weights random (FID/KID values then mean nothing)",
+    skip_option="--fid-every 0 (train) or --no-fid (evaluate) to skip FID/KID",
 )
 
 
@@ -77,13 +83,11 @@ def keras_cache_dir() -> Path:
     return base / "models"
 
 
-def how_to_get(spec: PretrainedWeights, folder: Path) -> str:
-    """The instructions every missing- or broken-weights error ends with."""
+def ways_out(spec: PretrainedWeights, folder: Path) -> str:
+    """The three ways on that every missing- or broken-weights message ends with."""
     return (
-        f"Get {spec.file_name} ({spec.size}, md5 {spec.md5}) from {spec.url}, or run "
-        f'`python -c "import keras; keras.applications.{spec.network}(include_top=False)"` on a machine '
-        f"with internet and copy ~/.keras/models/{spec.file_name}; then put it in {folder} or pass its path "
-        f"with {spec.local_file_option}. {spec.other_options}"
+        f"Either put {spec.file_name} ({spec.size}, md5 {spec.md5}, from {spec.url}) in {folder} "
+        f"or pass a copy with {spec.local_file_option}; or {spec.random_option}; or {spec.skip_option}."
     )
 
 
@@ -91,11 +95,12 @@ def weights_path(
     spec: PretrainedWeights,
     weights: str | os.PathLike | None = "imagenet",
     cache_dir: str | os.PathLike | None = None,
-    allow_download: bool = False,
 ) -> Path | None:
     """The local weights file for ``weights`` ("imagenet", a file, or None for random weights).
 
-    Raises PretrainedWeightsUnavailable, naming the file and the options, when it is missing.
+    "imagenet" downloads the file into the cache once (Keras' progress bar, hash checked), as
+    ``keras.applications`` does. Raises PretrainedWeightsUnavailable, naming the file and the
+    ways out, when a named file is missing or the download fails.
     """
     if weights is None:
         return None
@@ -104,26 +109,45 @@ def weights_path(
         path = Path(weights).expanduser()
         if not path.is_file():
             raise PretrainedWeightsUnavailable(
-                f"{path}: {spec.network} weights file not found. {how_to_get(spec, folder)}"
+                f"{path}: {spec.network} weights file not found. {ways_out(spec, folder)}"
             )
         return path
     path = folder / spec.file_name
     if path.is_file():
         return path
-    if allow_download:
-        return Path(
-            keras.utils.get_file(
-                spec.file_name,
-                spec.url,
-                cache_subdir="models",
-                cache_dir=str(folder.parent),
-                file_hash=spec.md5,
-            )
+    return download(spec, folder)
+
+
+def download(spec: PretrainedWeights, folder: Path) -> Path:
+    """Fetch ``spec``'s file into ``folder`` with Keras' ``get_file`` (checked against its md5)."""
+    try:  # get_file would quietly fall back to /tmp/.keras for a folder that does not exist yet
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PretrainedWeightsUnavailable(
+            f"{folder}: cannot create the weights cache folder ({error.strerror or error}). "
+            f"{ways_out(spec, folder)}"
+        ) from error
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_SECONDS)
+    try:
+        fetched = keras.utils.get_file(
+            spec.file_name,
+            spec.url,
+            cache_subdir=folder.name,
+            cache_dir=str(folder.parent),
+            file_hash=spec.md5,
         )
-    raise PretrainedWeightsUnavailable(
-        f"{spec.network} ImageNet weights for {spec.purpose} not found: {path} does not exist "
-        f"and downloading is off. {how_to_get(spec, folder)}"
-    )
+    except Exception as error:  # get_file re-raises URL, HTTP, socket and hash failures as bare Exception
+        for partial in folder.glob(f"{spec.file_name}*"):  # a half-written download must not stay
+            partial.unlink(missing_ok=True)
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise PretrainedWeightsUnavailable(
+            f"{spec.network} ImageNet weights for {spec.purpose}: {folder / spec.file_name} is not on "
+            f"this machine and downloading it failed ({reason}; offline?). {ways_out(spec, folder)}"
+        ) from error
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+    return Path(fetched)
 
 
 def load_weights(model: keras.Model, path: Path | None, spec: PretrainedWeights) -> keras.Model:
@@ -134,7 +158,7 @@ def load_weights(model: keras.Model, path: Path | None, spec: PretrainedWeights)
         except (OSError, ValueError) as error:
             raise PretrainedWeightsUnavailable(
                 f"{path}: cannot load {spec.network} no-top weights from this file ({error}). "
-                f"{how_to_get(spec, keras_cache_dir())}"
+                f"{ways_out(spec, keras_cache_dir())}"
             ) from error
     return model
 

@@ -18,12 +18,12 @@ import numpy as np
 import tensorflow as tf
 
 from sketch2color import runs
-from sketch2color.config import ConfigError, RunConfig
+from sketch2color.config import RunConfig
 from sketch2color.data.files import DatasetError
 from sketch2color.data.pipeline import PairSplits, conditioning_spec, load_datasets, make_dataset
 from sketch2color.evaluation import metrics
 from sketch2color.export import export_generator
-from sketch2color.models.pretrained import INCEPTION_V3, PretrainedWeightsUnavailable, keras_cache_dir
+from sketch2color.models.pretrained import PretrainedWeightsUnavailable
 from sketch2color.runs import build_discriminator_for, build_generator_for, precision_policy, prepare_run_dir
 from sketch2color.training import callbacks as cb
 from sketch2color.training.gan import Pix2Pix
@@ -91,11 +91,13 @@ def _preview_batch(splits: PairSplits, data_config, count: int) -> tuple[np.ndar
     return inputs.numpy(), targets.numpy()
 
 
-def build_metrics_callback(config: RunConfig, generator, splits: PairSplits) -> list:
+def build_metrics_callback(config: RunConfig, generator, splits: PairSplits, fid_asked: bool = False) -> list:
     """[MetricsCallback] scoring the validation split each epoch, or [] when metrics_images is 0.
 
-    FID/KID join every ``fid_every`` epochs when the Inception weights are on disk; offline
-    without them the run goes on without FID (one warning), since training must not stop for it.
+    FID/KID join every ``fid_every`` epochs with the InceptionV3 weights (downloaded once into
+    the Keras cache). When they cannot be had, a run that asked for FID (``fid_asked``: an
+    explicit ``--fid-every``, or a weights file) stops here, before training; the default
+    schedule goes on without FID after one warning, so the default run works offline.
     """
     train = config.train
     if train.metrics_images == 0 or not splits.val_files:
@@ -106,14 +108,9 @@ def build_metrics_callback(config: RunConfig, generator, splits: PairSplits) -> 
         try:
             extractor = metrics.InceptionFeatureExtractor(weights)
         except PretrainedWeightsUnavailable as error:
-            if weights != "imagenet":  # a file the user named: a mistake worth stopping for
-                raise ConfigError(f"--inception-weights: {error}") from error
-            log.warning(
-                "FID/KID off for this run: no InceptionV3 ImageNet weights in %s (offline?). "
-                "Put %s there or pass --inception-weights FILE to get them; --fid-every 0 silences this.",
-                keras_cache_dir(),
-                INCEPTION_V3.file_name,
-            )
+            if fid_asked or weights != "imagenet":
+                raise
+            log.warning("FID/KID off for this run: %s", error)
     return [
         cb.MetricsCallback(
             generator,
@@ -136,6 +133,7 @@ def train(
     """Train (or resume) the run described by ``config``; see the module docstring for outputs."""
     config, _ = prepare_run_dir(config, explicit)
     run_dir = Path(config.run_dir)
+    fid_asked = ("train", "fid_every") in (explicit or set())
     if config.data.seed is not None:
         keras.utils.set_random_seed(config.data.seed)
     splits = load_datasets(config.data)
@@ -156,7 +154,7 @@ def train(
             cb.BatchNormRecalibration(gan.generator, splits.train, config.train.bn_recalibration_batches),
             cb.PreviewCallback(gan.generator, sketches, targets, run_dir / runs.PREVIEW_DIR),
             # Before CSVLogger and TensorBoard: they write the val_psnr/val_ssim/... it adds to the logs.
-            *build_metrics_callback(config, gan.generator, splits),
+            *build_metrics_callback(config, gan.generator, splits, fid_asked),
             keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_FILE), append=True),
             cb.LossCurvesCallback(run_dir / runs.HISTORY_FILE, run_dir / runs.LOSSES_PNG),
             keras.callbacks.TensorBoard(str(run_dir / runs.LOGS_DIR), write_graph=False),

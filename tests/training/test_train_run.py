@@ -38,11 +38,13 @@ LOSSES = ("gen_total_loss", "gen_gan_loss", "gen_l1_loss", "disc_loss")
 
 
 def cli_env(cache: Path) -> dict[str, str]:
-    """The environment of every CLI run: quiet TensorFlow, CPU only, no cache in ~/.cache."""
+    """The environment of every CLI run: quiet TensorFlow, CPU only, no cache in ~/.cache, an
+    empty Keras cache (and conftest's dead proxy: offline, as far as pretrained weights go)."""
     env = dict(os.environ)
     env.update(
         TF_CPP_MIN_LOG_LEVEL="2",
         SKETCH2COLOR_CACHE=str(cache),
+        KERAS_HOME=str(cache / "keras_home"),
         CUDA_VISIBLE_DEVICES="-1",
         PYTHONUNBUFFERED="1",
     )
@@ -287,6 +289,8 @@ def test_cli_run_writes_every_artefact(base_run, workspace):
     # stdout names the run directory and where it stopped.
     assert "runs/base" in result.stdout, describe(result)
     assert f"(epoch {EPOCHS}, step {total_steps})" in result.stdout, describe(result)
+    # Offline, the default FID schedule is dropped with one warning; the run goes on.
+    assert "FID/KID off for this run" in result.stderr and "downloading it failed" in result.stderr
 
     # config.json: the full configuration, with the values given on the command line.
     config = json.loads((run_dir / "config.json").read_text())
@@ -896,6 +900,7 @@ def test_damaged_run_folders_and_missing_vgg_weights_are_one_line_errors(workspa
         train_args(data, damaged),
         train_args(data, a_file),
         train_args(data, "runs/offline_vgg", preset="sgru", export=False),
+        train_args(data, "runs/offline_fid", export=False, fid_every=1),  # FID asked for, not defaulted
     ]
     env = dict(cli_env(workspace / "cache"), KERAS_HOME=str(empty_keras_home))
     processes = [
@@ -913,13 +918,20 @@ def test_damaged_run_folders_and_missing_vgg_weights_are_one_line_errors(workspa
     expected = [
         f"{damaged / 'config.json'}: damaged run configuration",
         f"--run-dir {a_file}: exists and is not a folder",
-        "VGG16 ImageNet weights for the feature loss not found",
+        "VGG16 ImageNet weights for the feature loss: ",
+        "InceptionV3 ImageNet weights for FID/KID: ",
     ]
     for process, (_, stderr), words in zip(processes, outputs, expected):
         assert process.returncode == 2 and "Traceback" not in stderr, stderr[-2000:]
         lines = error_lines(stderr)
         assert len(lines) == 1 and words in lines[0], stderr[-2000:]
-    assert "--vgg-weights random" in error_lines(outputs[2][1])[0]
+    ways_out = [("--vgg-weights FILE", "--vgg-weights random"), ("--inception-weights", "--fid-every 0")]
+    for (_, stderr), ways in zip(outputs[2:], ways_out):
+        line = error_lines(stderr)[0]
+        assert str(empty_keras_home / "models") in line and "downloading it failed" in line, line
+        assert all(way in line for way in ways), line
+    for run in ("offline_vgg", "offline_fid"):
+        assert not list((workspace / "runs" / run).glob("checkpoints/ckpt-*")), f"{run} trained anyway"
 
 
 # --------------------------------------------------------------------------- 9. previews
