@@ -37,7 +37,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "inputs", nargs="+", metavar="INPUT", help="sketch or pair image files, or folders of them"
     )
-    parser.add_argument("--model", required=True, help="export folder, SavedModel folder, or run directory")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="export folder, SavedModel folder, run directory, or .keras generator file (safe mode)",
+    )
     parser.add_argument(
         "--out", required=True, help="output folder (created); outputs keep the input file names as .png"
     )

@@ -29,7 +29,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
-        "--model", required=True, help="run directory, export directory or SavedModel directory"
+        "--model",
+        required=True,
+        help="run directory, export directory, SavedModel directory or .keras generator file (safe mode)",
     )
     parser.add_argument("--data", help="pair folder (default: the run's own dataset)")
     parser.add_argument(

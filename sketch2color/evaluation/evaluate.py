@@ -78,10 +78,13 @@ class LoadedModel:
 
 
 def load_model(path: str | Path) -> LoadedModel:
-    """Load a run dir (export or latest checkpoint), an export dir or a SavedModel dir."""
+    """Load a run dir (export or latest checkpoint), an export dir, a SavedModel dir or a
+    ``.keras`` generator file (loaded with ``safe_mode=True``)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise EvaluationError(f"{path}: no such model (expected a run directory or an exported model)")
+    if path.suffix == ".keras" and path.is_file():
+        return _from_export(path, None, None)
     try:
         saved = saved_model_path(path)
     except FileNotFoundError:
@@ -117,7 +120,7 @@ def _serving_function(colorizer) -> tuple[Callable[..., np.ndarray], int, bool]:
 
 
 def _from_export(saved: Path, config, run_dir: Path | None) -> LoadedModel:
-    """An exported SavedModel, called through its serve() signature."""
+    """An exported SavedModel (or a .keras generator), called through its serve() signature."""
     colorizer = load_colorizer(saved)
     size = int(colorizer.image_size.numpy()) if hasattr(colorizer, "image_size") else None
     predict, palette_colors, uses_hints = _serving_function(colorizer)

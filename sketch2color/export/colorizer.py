@@ -5,22 +5,41 @@ uint8 of the same shape. Inside the graph the sketch is scaled so that its longe
 the training image size (the scale the model learned), padded with white paper to a multiple of
 that size, colorized with ``training=False`` (no dropout, frozen batch-norm statistics), cropped
 and scaled back to the input size.
+
+A ``generator.keras`` file (ours or anyone's) loads too, always with Keras' ``safe_mode=True``:
+a file that would run code on loading (a ``Lambda`` layer's pickled bytecode) is refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import zipfile
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from sketch2color import runs
-from sketch2color.data.conditioning import ConditioningSpec, assemble_input
+from sketch2color.config import load_json, save_json
+from sketch2color.data.conditioning import ConditioningSpec, assemble_input, input_channels
 from sketch2color.data.pipeline import conditioning_spec
 from sketch2color.data.pixels import to_uint8, to_unit_range
 
+log = logging.getLogger(__name__)
+
 SAVED_MODEL_DIR = "saved_model"
+EXPORT_SETTINGS_FILE = "export.json"
+UNKNOWN_TRAINING_SIZE = 256  # a .keras file alone does not say the size it was trained at
 KERAS_FILE = "generator.keras"
+
+
+@dataclasses.dataclass
+class ExportSettings:
+    """What a ``.keras`` generator file needs beside it to colorize like the SavedModel."""
+
+    image_size: int
+    conditioning: dict  # a ConditioningSpec's fields
 
 
 def _resize(images: tf.Tensor, height: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
@@ -85,7 +104,8 @@ class Colorizer(tf.Module):
 
 
 def export_generator(generator: keras.Model, out_dir: str | Path, image_size: int, spec=None) -> Path:
-    """Write ``OUT_DIR/saved_model`` (serving signature) and ``OUT_DIR/generator.keras``.
+    """Write ``OUT_DIR/saved_model`` (serving signature), ``OUT_DIR/generator.keras`` and the
+    size and conditioning the ``.keras`` file is run with, ``OUT_DIR/export.json``.
 
     ``spec`` (a ``ConditioningSpec``) adds the palette / hints inputs the generator needs.
     """
@@ -94,6 +114,7 @@ def export_generator(generator: keras.Model, out_dir: str | Path, image_size: in
     module = Colorizer(generator, image_size, spec)
     tf.saved_model.save(module, str(out_dir / SAVED_MODEL_DIR), signatures={"serving_default": module.serve})
     generator.save(out_dir / KERAS_FILE)
+    save_json(ExportSettings(image_size, dataclasses.asdict(module.spec)), out_dir / EXPORT_SETTINGS_FILE)
     return out_dir
 
 
@@ -116,19 +137,88 @@ class ExportError(ValueError):
 def load_colorizer(path: str | Path):
     """Load an exported colorizer; call ``colorizer.serve(uint8 images)["color"]``.
 
-    FileNotFoundError when there is no SavedModel, ExportError when its files are damaged.
+    ``path``: a run dir, an export dir, a SavedModel dir, or a ``.keras`` generator file (see
+    :func:`colorizer_from_keras_file`). FileNotFoundError when there is no model, ExportError
+    when its files are damaged or unsafe.
     """
+    if Path(path).suffix == ".keras" and Path(path).is_file():
+        return colorizer_from_keras_file(path)
     folder = saved_model_path(path)
     try:
         return tf.saved_model.load(str(folder))
     # TensorFlow's errors for damaged files: OSError "Cannot parse file" (garbled saved_model.pb),
     # ValueError (an empty one), IndexError "Read less bytes than requested" (truncated variables).
     except (tf.errors.OpError, OSError, ValueError, IndexError) as error:
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise ExportError(
-            f"{folder}: damaged SavedModel ({reason}); export it again with "
+            f"{folder}: damaged SavedModel ({_first_line(error)}); export it again with "
             "`python -m sketch2color.export RUN_DIR`"
         ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def load_keras_generator(path: str | Path) -> keras.Model:
+    """A generator saved as ``.keras``, loaded with ``safe_mode=True`` (no code from the file runs)."""
+    try:
+        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+    except ValueError as error:
+        if "safe_mode" in str(error):
+            raise ExportError(
+                f"{path}: refused: loading this .keras file would run code stored in it (a Lambda "
+                "layer); sketch2color loads models with safe_mode=True. If you trust its author, "
+                "load it yourself with keras.saving.load_model(path, safe_mode=False)"
+            ) from None
+        raise ExportError(f"{path}: not a loadable .keras model ({_first_line(error)})") from None
+    except (OSError, zipfile.BadZipFile, KeyError, TypeError) as error:
+        raise ExportError(f"{path}: not a loadable .keras model ({_first_line(error)})") from None
+
+
+def spec_from_channels(channels: int) -> ConditioningSpec:
+    """The conditioning a generator's input width implies: 3 sketch (+ 3 per palette color) (+ 4 hints)."""
+    for hints in (False, True):
+        palette_channels = channels - 3 - (4 if hints else 0)
+        if palette_channels >= 0 and palette_channels % 3 == 0:
+            colors = palette_channels // 3
+            return ConditioningSpec(palette=colors > 0, hints=hints, n_colors=colors or 1)
+    raise ValueError(f"{channels} input channels: not 3 + 3 x colors (+ 4 for hints)")
+
+
+def colorizer_from_keras_file(path: str | Path, image_size: int | None = None) -> Colorizer:
+    """A Colorizer around a ``.keras`` generator.
+
+    Beside an export's ``export.json`` the training size and conditioning are the export's; a
+    file on its own is read from its input shape (channels: sketch, palette, hints) and runs at
+    ``image_size`` or, when that is not known, at the pix2pix size of 256 with a warning.
+    """
+    generator = load_keras_generator(path)
+    shape = generator.input_shape
+    if not isinstance(shape, tuple) or len(shape) != 4 or shape[-1] is None:
+        raise ExportError(f"{path}: not an image generator (input shape {shape})")
+    settings_file = Path(path).with_name(EXPORT_SETTINGS_FILE)
+    if settings_file.is_file():
+        try:
+            settings = load_json(ExportSettings, settings_file)
+            spec, size = ConditioningSpec(**settings.conditioning), image_size or int(settings.image_size)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ExportError(f"{settings_file}: damaged export settings ({error}); export again") from None
+    else:
+        try:
+            spec = spec_from_channels(int(shape[-1]))
+        except ValueError as error:
+            raise ExportError(f"{path}: not a sketch2color generator: {error}") from None
+        size = image_size or shape[1]
+        if not size:
+            size = UNKNOWN_TRAINING_SIZE
+            log.warning("%s: training size unknown; colorizing at %d px", path, size)
+    if input_channels(spec) != shape[-1]:
+        raise ExportError(
+            f"{path}: the generator takes {shape[-1]} input channels, {settings_file.name} says "
+            f"{input_channels(spec)}"
+        )
+    return Colorizer(generator, int(size), spec)
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
