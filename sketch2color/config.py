@@ -369,8 +369,12 @@ def save_json(config: Any, path: str | Path) -> None:
     """Write a config dataclass as pretty JSON (atomically, so a kill never leaves half a file)."""
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a half-written file must not keep a full disk full
+        raise
 
 
 def load_json(cls: type, path: str | Path) -> Any:

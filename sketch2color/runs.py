@@ -77,6 +77,10 @@ class CheckpointError(RuntimeError):
     """A run whose checkpoints exist but none of them can be read back."""
 
 
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint that could not be written (disk full, folder gone); the earlier ones are intact."""
+
+
 # --------------------------------------------------------------------------- files
 
 

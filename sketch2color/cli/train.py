@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from sketch2color.cli.errors import storage_problem
 from sketch2color.config import (
     BOUNDS,
     ConfigError,
@@ -186,6 +187,12 @@ def main(argv=None) -> int:
     except NonFiniteLossError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     print(f"run directory: {result.run_dir} (epoch {result.epochs_done}, step {result.step})")

@@ -10,6 +10,8 @@ scale, SSIM settings, PSNR cap, FID protocol): :mod:`sketch2color.evaluation.met
 from __future__ import annotations
 
 import logging
+import re
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -21,7 +23,7 @@ import tensorflow as tf
 from sketch2color.evaluation import metrics
 from sketch2color.evaluation.report import save_preview_grid
 from sketch2color.models.blocks import all_layers
-from sketch2color.runs import checkpoint_prefixes, restore_newest_readable
+from sketch2color.runs import CheckpointWriteError, checkpoint_prefixes, restore_newest_readable
 from sketch2color.training.plots import (
     FID_KEYS,
     plot_loss_curves,
@@ -81,9 +83,29 @@ class RunCheckpoint:
             raise NonFiniteLossError(
                 f"step {step}: the weights are no longer finite (NaN or inf); not checkpointed"
             )
-        path = self.manager.save(checkpoint_number=step)
+        try:
+            path = self.manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as error:
+            self._remove_partial(step)
+            previous = checkpoint_prefixes(self.directory)
+            kept = f"{Path(previous[0]).name} is intact" if previous else "no earlier checkpoint exists"
+            # TensorFlow puts the op's name first and the cause ("No space left on device") last.
+            reason = " ".join(re.sub(r"\{\{.*?\}\}", "", str(error)).split())[-200:] or type(error).__name__
+            raise CheckpointWriteError(
+                f"{self.directory}: could not write checkpoint ckpt-{step} ({reason}; disk full?). "
+                f"Its partial files were removed and {kept}: free some space and run the same "
+                "command again to resume"
+            ) from None
         self._saved_step = step
         return path
+
+    def _remove_partial(self, step: int) -> None:
+        """Delete what a failed save of ``step`` left: TensorFlow's temporary shards and any part files."""
+        for leftover in self.directory.glob(f"ckpt-{step}[._]*"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def restore_latest(self) -> str | None:
         """Restore the newest readable checkpoint if there is one; returns its path."""

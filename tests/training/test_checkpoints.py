@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from sketch2color.config import RunConfig
-from sketch2color.runs import CheckpointError, checkpoint_prefixes, latest_checkpoint
+from sketch2color.runs import CheckpointError, CheckpointWriteError, checkpoint_prefixes, latest_checkpoint
 from sketch2color.training import build_gan
 from sketch2color.training.callbacks import CheckpointCallback, NonFiniteLossError, RunCheckpoint
 
@@ -168,3 +170,60 @@ def test_a_lost_epoch_end_checkpoint_is_redone_with_one_history_row_per_epoch(tm
     with open(tmp_path / "run" / "history.csv", newline="") as handle:
         epochs = [row["epoch"] for row in csv.DictReader(handle)]
     assert epochs == ["0", "1"]
+
+
+def failing_save(directory, step):
+    """A CheckpointManager.save that dies as a full disk does, after writing part of its files."""
+
+    def save(checkpoint_number=None):
+        partial = directory / f"ckpt-{step}_temp" / "part-00000-of-00001.data-00000-of-00001"
+        partial.parent.mkdir(parents=True)
+        partial.write_bytes(bytes(1000))
+        (directory / f"ckpt-{step}.index").write_bytes(b"half an index")
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    return save
+
+
+def test_a_failed_write_leaves_nothing_of_itself_and_the_previous_checkpoint_usable(saved_run, monkeypatch):
+    writer = RunCheckpoint(small_gan(), saved_run, keep=3)
+    monkeypatch.setattr(writer.manager, "save", failing_save(saved_run, 20))
+    with pytest.raises(CheckpointWriteError) as caught:
+        save_at(writer, 20)
+    message = str(caught.value)
+    assert "ckpt-20" in message and "No space left on device" in message and "ckpt-15 is intact" in message
+    assert not list(saved_run.glob("ckpt-20*")), "partial files of the failed write remain"
+    reader = RunCheckpoint(small_gan(), saved_run, keep=3)
+    assert reader.restore_latest().endswith("ckpt-15") and first_weight(reader) == 15.0
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 64 MB tmpfs (root only; skipped where mounting is not allowed)."""
+    mount_point = tmp_path / "tmpfs"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_stops_the_save_cleanly_and_the_next_save_works_once_space_is_free(small_tmpfs):
+    directory = small_tmpfs / "checkpoints"
+    writer = RunCheckpoint(small_gan(), directory, keep=1)
+    save_at(writer, 5)
+    one_checkpoint = sum(path.stat().st_size for path in directory.glob("ckpt-5*"))
+    filler = small_tmpfs / "filler"
+    free = shutil.disk_usage(small_tmpfs).free
+    filler.write_bytes(bytes(max(0, free - one_checkpoint // 2)))  # room for half a checkpoint
+    with pytest.raises(CheckpointWriteError, match="ckpt-10") as caught:
+        save_at(writer, 10)
+    assert "ckpt-5 is intact" in str(caught.value) and "No space left on device" in str(caught.value)
+    assert not list(directory.glob("ckpt-10*")), "the partial write keeps the disk full"
+    reader = RunCheckpoint(small_gan(), directory, keep=1)
+    assert reader.restore_latest().endswith("ckpt-5") and first_weight(reader) == 5.0
+    filler.unlink()
+    assert save_at(writer, 10).endswith("ckpt-10")  # space freed: the same run goes on
