@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,17 @@ def real_pairs() -> Path:
     if not REAL_PAIRS.is_dir():
         pytest.skip(f"{REAL_PAIRS} not present")
     return REAL_PAIRS
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 384 MB tmpfs (root only; skipped where mounting is not allowed): room for a few small runs."""
+    mount_point = tmp_path / "tmpfs"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=384m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)

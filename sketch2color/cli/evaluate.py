@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 
+from sketch2color.cli.errors import storage_problem
 from sketch2color.config import ConfigError
 from sketch2color.data.files import DatasetError
 from sketch2color.evaluation.evaluate import SPLITS, EvaluationError, evaluate_model
@@ -97,5 +98,10 @@ def main(argv=None) -> int:
         ExportError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if (problem := storage_problem(error)) is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     return 0

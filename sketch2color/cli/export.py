@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sketch2color.cli.errors import storage_problem
 from sketch2color.config import ConfigError
 from sketch2color.export import KERAS_FILE, SAVED_MODEL_DIR, export_run
 from sketch2color.runs import CheckpointError
@@ -25,6 +26,11 @@ def main(argv=None) -> int:
         out = export_run(args.run_dir, args.out_dir)
     except (FileNotFoundError, CheckpointError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if (problem := storage_problem(error)) is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     print(f"exported: {out / SAVED_MODEL_DIR} and {out / KERAS_FILE}")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -195,20 +194,6 @@ def test_a_failed_write_leaves_nothing_of_itself_and_the_previous_checkpoint_usa
     assert not list(saved_run.glob("ckpt-20*")), "partial files of the failed write remain"
     reader = RunCheckpoint(small_gan(), saved_run, keep=3)
     assert reader.restore_latest().endswith("ckpt-15") and first_weight(reader) == 15.0
-
-
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    """A 64 MB tmpfs (root only; skipped where mounting is not allowed)."""
-    mount_point = tmp_path / "tmpfs"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 def test_a_full_disk_stops_the_save_cleanly_and_the_next_save_works_once_space_is_free(small_tmpfs):
