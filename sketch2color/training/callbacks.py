@@ -10,6 +10,7 @@ scale, SSIM settings, PSNR cap, FID protocol): :mod:`sketch2color.evaluation.met
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import time
@@ -46,7 +47,8 @@ class RunCheckpoint:
     second save of the same step (the epoch end right after a periodic save) could be killed
     half-way through the only copy of that step. On resume the newest checkpoint that reads back
     is used (:func:`sketch2color.runs.restore_newest_readable`), and weights that are not finite
-    are never saved.
+    are never saved. Each write is synced to disk; a write that fails (disk full) removes its
+    partial files and raises CheckpointWriteError, leaving the earlier checkpoints as they were.
     """
 
     def __init__(self, gan, directory: str | Path, keep: int = 3):
@@ -96,6 +98,7 @@ class RunCheckpoint:
                 f"Its partial files were removed and {kept}: free some space and run the same "
                 "command again to resume"
             ) from None
+        _flush_to_disk([*Path(path).parent.glob(Path(path).name + ".*"), self.directory / "checkpoint"])
         self._saved_step = step
         return path
 
@@ -118,6 +121,20 @@ class RunCheckpoint:
         restored = restore_newest_readable(self.checkpoint, self.directory, partial=False)
         self._saved_step = self.step
         return restored
+
+
+def _flush_to_disk(files: list[Path]) -> None:
+    """fsync ``files`` and their folder: TensorFlow renames a checkpoint into place but never syncs,
+    so after a power cut a checkpoint the state file names could still be empty."""
+    for path in [*files, *{file.parent for file in files}]:
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # not there (no state file yet): nothing to flush
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 class CheckpointCallback(keras.callbacks.Callback):
