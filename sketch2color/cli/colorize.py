@@ -25,7 +25,7 @@ from sketch2color.export import (
     palette_from_args,
     sketch_from_file,
 )
-from sketch2color.export.inference import conditioning_of
+from sketch2color.export.inference import DETAIL_MODES, conditioning_of
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,6 +44,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--out", required=True, help="output folder (created); outputs keep the input file names as .png"
+    )
+    parser.add_argument(
+        "--detail",
+        choices=DETAIL_MODES,
+        default="lines",
+        help="'lines' (default): a sketch larger than the training size keeps its own lines at full "
+        "resolution over the model's colors; 'none': the model's output scaled up as it is",
     )
     parser.add_argument(
         "--input-kind",
@@ -128,7 +135,8 @@ def main(argv=None) -> int:
                 f"{sketch.shape[1]}x{sketch.shape[0]}: the hints are stretched to the sketch",
                 file=sys.stderr,
             )
-        Image.fromarray(colorize_array(colorizer, sketch, palette, hint_image)).save(out / names[path])
+        color = colorize_array(colorizer, sketch, palette, hint_image, args.detail)
+        Image.fromarray(color).save(out / names[path])
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     print(f"colorized {len(files) - len(failures)} of {len(files)} image(s) into {out}")

@@ -4,7 +4,9 @@ The serving signature takes ``sketch``: uint8 [batch, height, width, 3] and retu
 uint8 of the same shape. Inside the graph the sketch is scaled so that its longer side equals
 the training image size (the scale the model learned), padded with white paper to a multiple of
 that size, colorized with ``training=False`` (no dropout, frozen batch-norm statistics), cropped
-and scaled back to the input size.
+and scaled back to the input size. A sketch larger than the training size keeps its own lines:
+the model's colors are upsampled under the full-resolution line art (:func:`line_detail`);
+``serve_plain`` is the plain upscale.
 
 A ``generator.keras`` file (ours or anyone's) loads too, always with Keras' ``safe_mode=True``:
 a file that would run code on loading (a ``Lambda`` layer's pickled bytecode) is refused.
@@ -77,12 +79,23 @@ class Colorizer(tf.Module):
         def serve(sketch, *extra):
             palette = extra[0] if spec.palette else None
             hints = extra[-1] if spec.hints else None
-            return self._colorize(sketch, palette, hints)
+            return self._colorize(sketch, palette, hints, detail=True)
+
+        def serve_plain(sketch, *extra):
+            palette = extra[0] if spec.palette else None
+            hints = extra[-1] if spec.hints else None
+            return self._colorize(sketch, palette, hints, detail=False)
 
         self.serve = tf.function(serve, input_signature=signature)
+        self.serve_plain = tf.function(serve_plain, input_signature=signature)
 
-    def _colorize(self, sketch, palette, hints) -> dict[str, tf.Tensor]:
-        """uint8 sketches [B, H, W, 3] (+ conditioning) -> {"color": uint8 [B, H, W, 3]}."""
+    def _colorize(self, sketch, palette, hints, detail: bool = True) -> dict[str, tf.Tensor]:
+        """uint8 sketches [B, H, W, 3] (+ conditioning) -> {"color": uint8 [B, H, W, 3]}.
+
+        ``detail``: a sketch larger than the training size gets its own full-resolution lines
+        (or luminance, for gray-input models) over the model's colors; otherwise, and always
+        without ``detail``, the model's output is scaled back up as it is.
+        """
         size = self.image_size
         height, width = tf.shape(sketch)[1], tf.shape(sketch)[2]
         scale = tf.cast(size, tf.float32) / tf.cast(tf.maximum(height, width), tf.float32)
@@ -100,7 +113,61 @@ class Colorizer(tf.Module):
             hints = tf.pad(tf.image.resize(hints, tf.stack([scaled_h, scaled_w]), method="nearest"), padding)
         model_input = assemble_input(base, self.spec, palette, hints)
         y = tf.cast(self.generator(model_input, training=False), tf.float32)[:, :scaled_h, :scaled_w]
-        return {"color": to_uint8(_resize(y, height, width))}
+        if not detail:
+            return {"color": to_uint8(_resize(y, height, width))}
+        upscaled = tf.logical_or(height > scaled_h, width > scaled_w)
+        transfer = luminance_detail if self.spec.input_mode == "gray" else line_detail
+        color = tf.cond(
+            upscaled, lambda: transfer(y, x, tf.cast(sketch, tf.float32)), lambda: _resize(y, height, width)
+        )
+        return {"color": to_uint8(color)}
+
+
+# --------------------------------------------------------------------------- full resolution
+
+LINE_WEIGHT_POWER = 4.0  # paper-ness ** 4: a half-gray line pixel counts 1/16 as much as paper
+FLAT_COLOR_WINDOW = 5  # model pixels averaged to carry colors across the lines the model drew
+
+
+def _gray(images: tf.Tensor) -> tf.Tensor:
+    """Rec. 601 luminance [B, H, W, 1] of RGB images, same range."""
+    return tf.tensordot(images, tf.constant([0.299, 0.587, 0.114]), axes=[[3], [0]])[..., None]
+
+
+def flat_colors(color: tf.Tensor, model_sketch: tf.Tensor) -> tf.Tensor:
+    """The model's colors [B, h, w, 3] in [0, 1] with its own (blurred) lines filled in from beside them.
+
+    A normalized convolution: each pixel becomes the average of its window's colors weighted by
+    how much paper the sketch has there, so line pixels take the colors of the areas they separate.
+    """
+    weight = tf.clip_by_value(_gray(model_sketch) * 0.5 + 0.5, 0.0, 1.0) ** LINE_WEIGHT_POWER
+    pool = lambda t: tf.nn.avg_pool2d(t, FLAT_COLOR_WINDOW, 1, "SAME")  # noqa: E731
+    eps = 1e-3  # where the window is all lines (solid black areas), the model's own color stays
+    return (pool(color * weight) + eps * color) / (pool(weight) + eps)
+
+
+def line_detail(y: tf.Tensor, model_sketch: tf.Tensor, sketch: tf.Tensor) -> tf.Tensor:
+    """[-1, 1] colors at the sketch's full size: the model's flat colors under the sketch's own lines.
+
+    ``y`` and ``model_sketch`` [B, h, w, 3] in [-1, 1] at the model's resolution, ``sketch``
+    [B, H, W, 3] float 0..255 at full size. The lines are laid over the upsampled colors with a
+    multiply blend, as a line layer over a color layer: white paper keeps the color, a line is
+    as dark as it is drawn, and no line is blurred by the upscale.
+    """
+    height, width = tf.shape(sketch)[1], tf.shape(sketch)[2]
+    colors = flat_colors(y * 0.5 + 0.5, model_sketch)
+    upsampled = tf.image.resize(colors, tf.stack([height, width]), method="bilinear")
+    return tf.clip_by_value(upsampled * _gray(sketch / 255.0), 0.0, 1.0) * 2.0 - 1.0
+
+
+def luminance_detail(y: tf.Tensor, model_sketch: tf.Tensor, gray: tf.Tensor) -> tf.Tensor:
+    """[-1, 1] colors at full size for gray-input models: the input's luminance, the model's chroma."""
+    del model_sketch  # the gray input has no lines to fill in
+    height, width = tf.shape(gray)[1], tf.shape(gray)[2]
+    yuv = tf.image.rgb_to_yuv(tf.clip_by_value(y * 0.5 + 0.5, 0.0, 1.0))
+    chroma = tf.image.resize(yuv[..., 1:], tf.stack([height, width]), method="bilinear")
+    full = tf.concat([_gray(gray / 255.0), chroma], axis=-1)
+    return tf.clip_by_value(tf.image.yuv_to_rgb(full), 0.0, 1.0) * 2.0 - 1.0
 
 
 def export_generator(generator: keras.Model, out_dir: str | Path, image_size: int, spec=None) -> Path:
@@ -112,7 +179,8 @@ def export_generator(generator: keras.Model, out_dir: str | Path, image_size: in
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     module = Colorizer(generator, image_size, spec)
-    tf.saved_model.save(module, str(out_dir / SAVED_MODEL_DIR), signatures={"serving_default": module.serve})
+    signatures = {"serving_default": module.serve, "plain_upscale": module.serve_plain}
+    tf.saved_model.save(module, str(out_dir / SAVED_MODEL_DIR), signatures=signatures)
     generator.save(out_dir / KERAS_FILE)
     save_json(ExportSettings(image_size, dataclasses.asdict(module.spec)), out_dir / EXPORT_SETTINGS_FILE)
     return out_dir

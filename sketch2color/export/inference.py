@@ -51,12 +51,22 @@ def conditioning_of(colorizer) -> tuple[int, bool]:
     return palette_colors, uses_hints
 
 
-def serve(colorizer, sketches, palette=None, hints=None) -> np.ndarray:
+DETAIL_MODES = ("lines", "none")
+
+
+def serve(colorizer, sketches, palette=None, hints=None, detail: str = "lines") -> np.ndarray:
     """uint8 sketches [B, H, W, 3] -> uint8 colors [B, H, W, 3] through the export's ``serve`` signature.
 
     Palette models need ``palette`` uint8 [B, n, 3]; hint models take ``hints`` float32
-    [B, H, W, 4] (None: no hints). Inputs a model does not take are ignored.
+    [B, H, W, 4] (None: no hints). Inputs a model does not take are ignored. ``detail``:
+    "lines" keeps a large sketch's own lines at full resolution, "none" is the plain upscale.
     """
+    if detail not in DETAIL_MODES:
+        raise ValueError(f"detail must be one of {', '.join(DETAIL_MODES)}, got {detail!r}")
+    # Exports from before the line-preserving output have one function, the plain upscale.
+    function = (
+        colorizer.serve_plain if detail == "none" and hasattr(colorizer, "serve_plain") else colorizer.serve
+    )
     palette_colors, uses_hints = conditioning_of(colorizer)
     inputs = [tf.constant(sketches, tf.uint8)]
     if palette_colors:
@@ -68,16 +78,20 @@ def serve(colorizer, sketches, palette=None, hints=None) -> np.ndarray:
     if uses_hints:
         no_hints = np.zeros(np.shape(sketches)[:3] + (4,), np.float32)
         inputs.append(tf.constant(no_hints if hints is None else hints, tf.float32))
-    return colorizer.serve(*inputs)["color"].numpy()
+    return function(*inputs)["color"].numpy()
 
 
 def colorize_array(
-    colorizer, sketch: np.ndarray, palette: np.ndarray | None = None, hint_image: np.ndarray | None = None
+    colorizer,
+    sketch: np.ndarray,
+    palette: np.ndarray | None = None,
+    hint_image: np.ndarray | None = None,
+    detail: str = "lines",
 ) -> np.ndarray:
     """One uint8 [H, W, 3] sketch (+ uint8 [n, 3] palette, + hint image) -> uint8 [H, W, 3] colors."""
     _, uses_hints = conditioning_of(colorizer)
     hints = model_hints(colorizer, sketch.shape[:2], hint_image)[None] if uses_hints else None
-    return serve(colorizer, sketch[None], None if palette is None else palette[None], hints)[0]
+    return serve(colorizer, sketch[None], None if palette is None else palette[None], hints, detail)[0]
 
 
 def palette_from_args(reference: str | None, colors: str | None, n_colors: int) -> np.ndarray | None:
