@@ -170,6 +170,13 @@ class DataConfig:
         const=True,
     )
     hint_keep_prob: float = 0.02  # share of 4x4 cells that carry a hint
+    hint_style: str = option(
+        "strokes",
+        "--hint-style",
+        "training hints: 'strokes' (short one-color strokes and dots, like a user's brush; default) "
+        "or 'cells' (lone cells on the hint grid)",
+        choices=("strokes", "cells"),
+    )
     hint_empty_prob: float = 0.1  # share of examples with no hints at all
     # Embedded dataset size (used when data_dir is None).
     embedded_train: int = option(

@@ -36,8 +36,10 @@ Palette (the reference-palette colorizer, "Anime Sketch Colorizer with reference
 Color hints (the SGRU colorization proposal, after the hint maps of Ye et al.)
     The target downsampled 4x (area average), times a random 0/1 mask drawn per low-resolution
     cell, nearest-upsampled back to full size, plus the mask as a 4th channel. Where the mask is
-    0 all four channels are 0. :func:`sample_hints_tf` draws them with stateless random ops (same
-    seed, same hints); :func:`hints_from_image` reads a user's hint image at inference.
+    0 all four channels are 0. :func:`sample_stroke_hints_tf` (the default, ``hint_style``
+    "strokes") draws the mask as short one-color strokes and dots, what users draw;
+    :func:`sample_hints_tf` ("cells") as lone cells. Both use stateless random ops (same seed,
+    same hints); :func:`hints_from_image` reads a user's hint image at inference.
 
 Hint image convention (:func:`hints_from_image`)
     An RGBA image: pixels with alpha >= 128 are hints, the rest are not. An RGB (or gray) image:
@@ -56,7 +58,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from sketch2color.data.pixels import to_255, to_uint8, to_unit_range
+from sketch2color.data.pixels import HALF_RANGE, to_255, to_uint8, to_unit_range
 from sketch2color.data.sketch import canny_edges
 
 INPUT_MODES = ("sketch", "edges", "gray")
@@ -67,6 +69,9 @@ DEFAULT_PALETTE_ATTEMPTS = 3  # k-means++ starts, best kept
 DEFAULT_HINT_DOWNSAMPLE = 4  # the SGRU proposal: hints live on a (w/4) x (w/4) grid
 DEFAULT_HINT_KEEP_PROB = 0.02  # ~80 hinted cells of 4096 at 256 px: sparse, like a user's dots
 HINT_CHANNELS = 4  # RGB + mask
+HINT_STYLES = ("strokes", "cells")  # what training hints look like: drawn strokes and dots, or lone cells
+STROKE_MAX_CELLS = 8  # the longest training stroke, in hint cells (32 px at 128 px: a short dash)
+STROKE_COLOR_TOLERANCE = 24.0  # 0..255 levels: a stroke stops where the target's color changes
 BASE_CHANNELS = 3
 HINT_ALPHA_THRESHOLD = 128  # RGBA hint images: alpha at or above this is a hint
 HINT_WHITE_LEVEL = 250  # RGB hint images: all channels at or above this is blank canvas
@@ -93,6 +98,7 @@ class ConditioningSpec:
     hint_downsample: int = DEFAULT_HINT_DOWNSAMPLE
     hint_keep_prob: float | tuple[float, float] = DEFAULT_HINT_KEEP_PROB
     hint_empty_prob: float = 0.0
+    hint_style: str = "strokes"
 
     def __post_init__(self):
         """Normalise a JSON list keep_prob to a tuple, then validate every field."""
@@ -113,6 +119,8 @@ class ConditioningSpec:
         if self.hint_downsample < 1:
             raise ValueError(f"hint_downsample must be >= 1, got {self.hint_downsample}")
         _keep_prob_range(self.hint_keep_prob)
+        if self.hint_style not in HINT_STYLES:
+            raise ValueError(f"hint_style must be one of {', '.join(HINT_STYLES)}, got {self.hint_style!r}")
         if not 0.0 <= self.hint_empty_prob <= 1.0:
             raise ValueError(f"hint_empty_prob must be in [0, 1], got {self.hint_empty_prob}")
 
@@ -333,6 +341,62 @@ def sample_hints_tf(
     return _upsample_cells(hints, tf.shape(color)[0], tf.shape(color)[1])
 
 
+def sample_stroke_hints_tf(
+    color: tf.Tensor,
+    seed: tf.Tensor,
+    downsample: int = DEFAULT_HINT_DOWNSAMPLE,
+    keep_prob: float | tuple[float, float] = DEFAULT_HINT_KEEP_PROB,
+    empty_prob: float = 0.0,
+    max_cells: int = STROKE_MAX_CELLS,
+) -> tf.Tensor:
+    """Random hints [H, W, 4] that look drawn: short straight strokes and dots, each in one color.
+
+    Like a user's brush: a stroke starts in a random cell, takes the target's color there and
+    runs 0 (a dot) to ``max_cells`` cells in a random direction, kept only where the target stays
+    within :data:`STROKE_COLOR_TOLERANCE` of that color (a stroke stays inside its region).
+    Strokes are drawn to cover ``keep_prob`` of the cells; overlaps and the color test leave
+    fewer (about half on small regions). The layout of the result is that of
+    :func:`sample_hints_tf` (cell colors in [-1, 1] and the 0/1 mask), so models take either.
+    """
+    low, high = _keep_prob_range(keep_prob)
+    start_seed, angle_seed, length_seed, density_seed, empty_seed, use_seed = tf.unstack(
+        tf.random.split(seed, 6)
+    )
+    cells = downsampled_colors(color, downsample)  # [-1, 1] [h, w, 3]
+    grid = tf.shape(cells)[:2]
+    area = tf.cast(grid[0] * grid[1], tf.float32)
+    density = tf.random.stateless_uniform([], density_seed, low, high) if high > low else tf.constant(low)
+    mean_cells = 1.0 + max_cells / 2.0  # cells per stroke (uniform length 0..max_cells), before overlaps
+    budget = tf.cast(tf.math.ceil(high * area / mean_cells), tf.int32) + 1  # strokes at the top density
+    used = tf.random.stateless_uniform([budget], use_seed) * high < density  # this example's share
+    starts = tf.random.stateless_uniform([budget, 2], start_seed) * tf.cast(grid - 1, tf.float32)
+    angles = tf.random.stateless_uniform([budget], angle_seed, 0.0, 2.0 * np.pi)
+    lengths = tf.floor(tf.random.stateless_uniform([budget], length_seed, 0.0, max_cells + 1.0))
+    steps = tf.range(max_cells + 1, dtype=tf.float32)  # points 0..max_cells along each stroke
+    along = tf.minimum(steps[None, :], lengths[:, None])  # a shorter stroke repeats its end point
+    points = tf.stack(
+        [starts[:, :1] + along * tf.sin(angles)[:, None], starts[:, 1:] + along * tf.cos(angles)[:, None]],
+        axis=-1,
+    )
+    points = tf.clip_by_value(tf.round(points), 0.0, tf.cast(grid - 1, tf.float32)[None, None])
+    indices = tf.reshape(tf.cast(points, tf.int32), [-1, 2])  # [budget * (max_cells + 1), 2]
+    stroke_color = tf.gather_nd(cells, tf.cast(tf.round(starts), tf.int32))  # each stroke's one color
+    point_color = tf.repeat(stroke_color, max_cells + 1, axis=0)
+    distance = tf.norm(tf.gather_nd(cells, indices) - point_color, axis=-1) * HALF_RANGE  # in 0..255 levels
+    inside = distance <= STROKE_COLOR_TOLERANCE
+    keep = tf.logical_and(inside, tf.repeat(used, max_cells + 1))
+    if empty_prob > 0:
+        keep = tf.logical_and(keep, tf.random.stateless_uniform([], empty_seed) >= empty_prob)
+    weight = tf.cast(keep, tf.float32)[:, None]
+    shape = tf.concat([grid, [3]], 0)
+    color_sum = tf.scatter_nd(indices, point_color * weight, shape)
+    count = tf.scatter_nd(indices, weight, tf.concat([grid, [1]], 0))
+    mask = tf.cast(count > 0, tf.float32)
+    mean_color = color_sum / tf.maximum(count, 1.0)  # overlapping strokes: their mean color
+    hints = tf.concat([mean_color * mask, mask], axis=-1)
+    return _upsample_cells(hints, tf.shape(color)[0], tf.shape(color)[1])
+
+
 def _hint_pixels(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(colors float32 0..255 [H, W, 3], hinted float32 0/1 [H, W]) under the hint-image convention."""
     image = np.asarray(image)
@@ -435,5 +499,6 @@ def build_conditioned_input(
     if spec.hints:
         if seed is None:
             raise ValueError("hints are random: build_conditioned_input needs a seed (shape [2])")
-        hints = sample_hints_tf(color, seed, spec.hint_downsample, spec.hint_keep_prob, spec.hint_empty_prob)
+        sampler = sample_stroke_hints_tf if spec.hint_style == "strokes" else sample_hints_tf
+        hints = sampler(color, seed, spec.hint_downsample, spec.hint_keep_prob, spec.hint_empty_prob)
     return assemble_input(base, spec, palette, hints)

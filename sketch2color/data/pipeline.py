@@ -190,6 +190,7 @@ def conditioning_spec(config: DataConfig):
         hints=config.hints,
         hint_keep_prob=config.hint_keep_prob,
         hint_empty_prob=config.hint_empty_prob,
+        hint_style=config.hint_style,
     )
 
 

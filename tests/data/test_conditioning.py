@@ -21,6 +21,7 @@ from sketch2color.data.conditioning import (
     palette_tf,
     parse_palette,
     sample_hints_tf,
+    sample_stroke_hints_tf,
 )
 
 LEVEL = 1 / 127.5  # one 8-bit level in [-1, 1] units
@@ -185,6 +186,54 @@ def test_hint_density_range_and_empty_examples(smooth_color):
     assert all(d < 0.33 for d in densities)
     empty = sample_hints_tf(smooth_color, SEED, keep_prob=0.5, empty_prob=1.0).numpy()
     assert not empty.any()
+
+
+@pytest.fixture(scope="module")
+def flat_regions() -> tf.Tensor:
+    """A 256x256 target of flat 64x64 color regions (16x16 hint cells each), in [-1, 1]."""
+    rng = np.random.default_rng(2)
+    coarse = rng.integers(0, 256, (4, 4, 3)).astype(np.uint8)
+    return tf.constant(unit(cv2.resize(coarse, (256, 256), interpolation=cv2.INTER_NEAREST)))
+
+
+def test_stroke_hints_are_one_color_strokes_inside_their_regions(flat_regions):
+    hints = sample_stroke_hints_tf(flat_regions, SEED, downsample=4, keep_prob=0.05).numpy()
+    assert hints.shape == (256, 256, 4) and hints.dtype == np.float32
+    mask = hints[..., 3]
+    assert set(np.unique(mask)) <= {0.0, 1.0} and 0.01 < mask.mean() <= 0.05
+    cells = mask.reshape(64, 4, 64, 4)
+    assert np.all(cells.min(axis=(1, 3)) == cells.max(axis=(1, 3)))  # whole hint cells, as the model reads
+    # Each hinted pixel carries its region's own color (strokes stop at region borders).
+    on = mask > 0
+    np.testing.assert_allclose(hints[..., :3][on], flat_regions.numpy()[on], atol=1e-5)
+    assert not hints[..., :3][~on].any()
+    # Strokes, not lone cells: most hinted cells touch another hinted cell.
+    grid = cells[:, 0, :, 0] > 0
+    padded = np.pad(grid, 1)
+    neighbours = sum(
+        np.roll(np.roll(padded, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)
+    )[1:-1, 1:-1]
+    assert (neighbours[grid] > 0).mean() > 0.6
+    lone_cells = sample_hints_tf(flat_regions, SEED, downsample=4, keep_prob=0.05).numpy()[::4, ::4, 3] > 0
+    lone_padded = np.pad(lone_cells, 1)
+    lone_neighbours = sum(
+        np.roll(np.roll(lone_padded, dy, 0), dx, 1)
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if (dy, dx) != (0, 0)
+    )[1:-1, 1:-1]
+    assert (lone_neighbours[lone_cells] > 0).mean() < 0.5  # what the "cells" style gives instead
+
+
+def test_stroke_hints_are_deterministic_and_follow_density_and_empty(flat_regions):
+    first = sample_stroke_hints_tf(flat_regions, SEED).numpy()
+    np.testing.assert_array_equal(first, sample_stroke_hints_tf(flat_regions, SEED).numpy())
+    assert not np.array_equal(first, sample_stroke_hints_tf(flat_regions, tf.constant([11, 23])).numpy())
+    sparse, dense = (
+        sample_stroke_hints_tf(flat_regions, SEED, keep_prob=p).numpy()[..., 3].mean() for p in (0.02, 0.2)
+    )
+    assert dense > 4 * sparse > 0
+    assert not sample_stroke_hints_tf(flat_regions, SEED, keep_prob=0.3, empty_prob=1.0).numpy().any()
 
 
 def test_hints_from_rgba_and_rgb_images():
