@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from sketch2color.data.files import output_names, pil_to_rgb, split_of
+from sketch2color.data.files import output_dir_problem, output_names, pil_to_rgb, printable, split_of
 from sketch2color.data.sketch import SKETCH_METHODS, extract_sketch
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -162,8 +162,8 @@ def build_pairs(
         raise UsageError(f"--size must be at least {MIN_SIZE}, got {size}")
     if not 0.0 <= val_fraction < 1.0:
         raise UsageError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: OUT_DIR exists and is not a folder")
+    if problem := output_dir_problem(out):
+        raise UsageError(f"{printable(out)}: OUT_DIR {problem}")
     if not src.exists():
         raise UsageError(f"{src}: source folder does not exist")
     if not src.is_dir():
@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report.skipped:
         print(f"skipped {len(report.skipped)} bad file(s):")
         for path, problem in report.skipped:
-            print(f"  {path}: {problem}")
+            print(f"  {printable(path)}: {problem}")
     if total == 0:
         print(f"error: no usable images in {args.src}", file=sys.stderr)
         return 2

@@ -18,7 +18,15 @@ from matplotlib.figure import Figure
 from PIL import Image
 from tqdm import tqdm
 
-from sketch2color.data.files import DatasetError, check_pair_file, find_pair_files, read_pair
+from sketch2color.cli.arguments import bounded
+from sketch2color.data.files import (
+    DatasetError,
+    check_pair_file,
+    find_pair_files,
+    output_file_problem,
+    printable,
+    read_pair,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,11 +37,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--preview", default="dataset_preview.png", help="where to write the preview grid PNG ('' for none)"
     )
-    parser.add_argument("--samples", type=int, default=6, help="pairs shown in the preview grid")
+    parser.add_argument(
+        "--samples", type=bounded(int, minimum=1), default=6, help="pairs shown in the preview grid"
+    )
     parser.add_argument(
         "--sketch-side", choices=["left", "right"], default="right", help="which half is the sketch"
     )
-    parser.add_argument("--val-fraction", type=float, default=0.1, help="validation share for flat folders")
+    parser.add_argument(
+        "--val-fraction",
+        type=bounded(float, minimum=0.0, below=1.0),
+        default=0.1,
+        help="validation share for flat folders, in [0, 1)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser.parse_args(argv)
 
@@ -48,7 +63,7 @@ def summarize(root: Path, val_fraction: float) -> dict:
         for path in tqdm(files, desc=f"checking {split}", unit="file", disable=len(files) < 200):
             problem = check_pair_file(path)
             if problem:
-                summary["bad"].append({"file": str(path), "problem": problem})
+                summary["bad"].append({"file": printable(path), "problem": problem})
                 continue
             good += 1
             with Image.open(path) as image:
@@ -61,15 +76,14 @@ def write_preview(root: Path, out: Path, samples: int, sketch_side: str, val_fra
     """A grid of a few pairs after splitting: sketch (model input) above color (target)."""
     files = [p for split in find_pair_files(root, val_fraction).values() for p in split]
     chosen = [p for p in files if check_pair_file(p) is None][:samples]
-    if not chosen:
-        raise SystemExit(f"{root}: no usable pair to preview")
     fig = Figure(figsize=(2.2 * len(chosen), 4.6))  # a file-only figure: no pyplot, no window
     axes = fig.subplots(2, len(chosen), squeeze=False)
     for column, path in enumerate(chosen):
         sketch, color = read_pair(path, sketch_side)
         for row, (image, label) in enumerate(((sketch, "sketch (input)"), (color, "color (target)"))):
             axes[row, column].imshow(image)
-            axes[row, column].set_title(f"{path.name}\n{label}" if row == 0 else label, fontsize=7)
+            title = f"{printable(path.name)}\n{label}" if row == 0 else label
+            axes[row, column].set_title(title, fontsize=7)
             axes[row, column].axis("off")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -84,26 +98,31 @@ def main(argv=None) -> int:
     except DatasetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    usable = sum(info["good"] for info in summary["splits"].values())
     if args.preview:
         preview = Path(args.preview)
-        if preview.is_dir():
-            print(f"error: --preview {preview}: is a folder; give a .png file name", file=sys.stderr)
+        problem = output_file_problem(preview)
+        if problem:
+            print(f"error: --preview {printable(preview)}: {problem}", file=sys.stderr)
             return 2
-        preview.parent.mkdir(parents=True, exist_ok=True)
-        summary["preview"] = str(
-            write_preview(root, Path(args.preview), args.samples, args.sketch_side, args.val_fraction)
-        )
+        if usable:
+            preview.parent.mkdir(parents=True, exist_ok=True)
+            summary["preview"] = str(
+                write_preview(root, preview, args.samples, args.sketch_side, args.val_fraction)
+            )
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"dataset: {root}")
+        print(f"dataset: {printable(root)}")
         for split, info in summary["splits"].items():
             sizes = ", ".join(f"{size} x{count}" for size, count in info["sizes"].items()) or "-"
             print(f"  {split:5s}: {info['files']} files, {info['good']} usable pairs; sizes: {sizes}")
         for bad in summary["bad"]:
             print(f"  bad: {bad['file']}: {bad['problem']}")
-        if args.preview:
+        if "preview" in summary:
             print(f"preview grid: {summary['preview']}")
+        elif args.preview:
+            print("no preview grid: no usable pair")
     return 1 if summary["bad"] else 0
 
 

@@ -308,32 +308,20 @@ def _as_config_error(what: str):
         raise ConfigError(f"{what}: {error}") from error
 
 
-def restore_generator(config: RunConfig, checkpoint: str) -> keras.Model:
-    """The run's generator rebuilt in float32 from its config, with the weights of ``checkpoint``."""
+def restore_generator(
+    run_dir: str | Path, config: RunConfig | None = None
+) -> tuple[keras.Model, RunConfig, str]:
+    """(the run's generator rebuilt in float32 with the newest readable checkpoint's weights, its
+    config, that checkpoint's prefix); FileNotFoundError when the run has no checkpoint yet."""
+    config = config or load_run_config(run_dir)
     with precision_policy(False):
         generator = build_generator_for(config)
-    try:
-        tf.train.Checkpoint(generator=generator).restore(checkpoint).expect_partial()
-    except (tf.errors.OpError, ValueError) as error:
-        raise CheckpointError(
-            f"{checkpoint}: cannot read this checkpoint ({str(error).splitlines()[0][:200]})"
-        ) from None
-    return generator
-
-
-def restore_latest_generator(run_dir: str | Path) -> tuple[keras.Model, RunConfig]:
-    """(generator with the newest readable checkpoint's weights, run config); FileNotFoundError if none."""
-    config = load_run_config(run_dir)
-    with precision_policy(False):
-        generator = build_generator_for(config)
-    if (
-        restore_newest_readable(
-            tf.train.Checkpoint(generator=generator), Path(run_dir) / CHECKPOINT_DIR, True
-        )
-        is None
-    ):
-        raise FileNotFoundError(f"{run_dir}: no checkpoint to export yet")
-    return generator, config
+    prefix = restore_newest_readable(
+        tf.train.Checkpoint(generator=generator), Path(run_dir) / CHECKPOINT_DIR, True
+    )
+    if prefix is None:
+        raise FileNotFoundError(f"{run_dir}: no checkpoint yet")
+    return generator, config, prefix
 
 
 __all__ = [
@@ -356,6 +344,5 @@ __all__ = [
     "read_history",
     "trim_history",
     "restore_generator",
-    "restore_latest_generator",
     "restore_newest_readable",
 ]

@@ -17,7 +17,14 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from sketch2color.data.files import DatasetError, iter_files, png_names, read_image_rgba
+from sketch2color.data.files import (
+    DatasetError,
+    iter_files,
+    output_dir_problem,
+    png_names,
+    printable,
+    read_image_rgba,
+)
 from sketch2color.export import (
     ExportError,
     colorize_array,
@@ -90,6 +97,9 @@ def main(argv=None) -> int:
     if not files:
         print(f"error: no images in {', '.join(args.inputs)}", file=sys.stderr)
         return 2
+    if problem := output_dir_problem(args.out):
+        print(f"error: --out {printable(args.out)}: {problem}", file=sys.stderr)
+        return 2
     try:
         colorizer = load_colorizer(args.model)
     except (FileNotFoundError, ExportError) as error:
@@ -113,13 +123,14 @@ def main(argv=None) -> int:
     try:
         palette = palette_from_args(args.reference, args.palette, n_colors)
         hint_image = read_image_rgba(args.hints) if args.hints and uses_hints else None
-    except (DatasetError, ValueError) as error:
+    except DatasetError as error:  # names the file
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out}: exists and is not a folder", file=sys.stderr)
+    except ValueError as error:  # a --palette the parser refused, or a reference K-means cannot use
+        given = f"--palette {args.palette!r}" if args.palette else f"--reference {args.reference}"
+        print(f"error: {given}: {error}", file=sys.stderr)
         return 2
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     names = png_names(files)
     failures = []

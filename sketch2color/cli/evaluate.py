@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 
+from sketch2color.cli.arguments import bounded
 from sketch2color.cli.errors import storage_problem
 from sketch2color.config import ConfigError
 from sketch2color.data.files import DatasetError
@@ -51,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="FILE",
         help="InceptionV3 no-top weights file (default: the Keras cache, downloaded there once if missing)",
     )
-    parser.add_argument("--samples", type=int, default=6, help="rows of samples.png")
+    parser.add_argument("--samples", type=bounded(int, minimum=1), default=6, help="rows of samples.png")
     parser.add_argument(
         "--out", help="output folder (default: RUN_DIR/evaluation-SPLIT, else ./evaluation-NAME-SPLIT)"
     )

@@ -11,6 +11,7 @@ import sys
 
 from sketch2color.cli.errors import storage_problem
 from sketch2color.config import ConfigError
+from sketch2color.data.files import output_dir_problem, printable
 from sketch2color.export import KERAS_FILE, SAVED_MODEL_DIR, export_run
 from sketch2color.runs import CheckpointError
 
@@ -22,6 +23,9 @@ def main(argv=None) -> int:
     parser.add_argument("run_dir", help="training run directory (holds config.json and checkpoints/)")
     parser.add_argument("out_dir", nargs="?", help="where to write the export (default: RUN_DIR/export)")
     args = parser.parse_args(argv)
+    if args.out_dir and (problem := output_dir_problem(args.out_dir)):
+        print(f"error: OUT_DIR {printable(args.out_dir)}: {problem}", file=sys.stderr)
+        return 2
     try:
         out = export_run(args.run_dir, args.out_dir)
     except (FileNotFoundError, CheckpointError, ConfigError) as error:

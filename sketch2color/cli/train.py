@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from sketch2color.cli.arguments import bounded
 from sketch2color.cli.errors import storage_problem
 from sketch2color.config import (
     BOUNDS,
@@ -23,7 +24,6 @@ from sketch2color.config import (
     ModelConfig,
     RunConfig,
     TrainConfig,
-    bounds_problem,
 )
 from sketch2color.data.files import DatasetError
 from sketch2color.models import DISCRIMINATORS, GENERATORS
@@ -80,16 +80,7 @@ def _value_type(field: dataclasses.Field):
     kind = next((kind for name, kind in (("int", int), ("float", float)) if name in annotation), str)
     if kind is str:
         return str
-
-    def parse(text: str):
-        value = kind(text)  # a ValueError here: argparse says "invalid int value: 'x'"
-        problem = bounds_problem(field, value)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)  # argparse puts "argument --lr: " before it
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
+    return bounded(kind, **{key: field.metadata[key] for key in BOUNDS if key in field.metadata})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,16 +151,17 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.preset and args.preset not in PRESETS:
-        parser.error(f"unknown preset {args.preset!r}; valid presets: {', '.join(PRESETS)}")
+        parser.error(
+            f"argument --preset: unknown preset {args.preset!r}; valid presets: {', '.join(PRESETS)}"
+        )
     config, explicit = config_from_args(args)
     for kind, name, registry in (
         ("generator", config.model.generator, GENERATORS),
         ("discriminator", config.model.discriminator, {**DISCRIMINATORS, "none": None}),
     ):
         if name not in registry:
-            print(
-                f"error: unknown {kind} {name!r}; valid names: {', '.join(sorted(registry))}", file=sys.stderr
-            )
+            valid = ", ".join(sorted(registry))
+            print(f"error: --{kind}: unknown {kind} {name!r}; valid names: {valid}", file=sys.stderr)
             return 2
     # `kill` (SIGTERM) gets the same treatment as Ctrl-C: checkpoint, then stop.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

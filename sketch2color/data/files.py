@@ -48,7 +48,7 @@ class BadFile:
     problem: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
+        return f"{printable(self.path)}: {self.problem}"
 
 
 # --------------------------------------------------------------------------- discovery
@@ -95,9 +95,23 @@ def iter_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
+def printable(path: str | os.PathLike) -> str:
+    """A path as text that prints anywhere: bytes that are not UTF-8 shown as ``\\xff``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def is_utf8(path: str | os.PathLike) -> bool:
+    """Whether a path's name is valid UTF-8 (TensorFlow takes file names as UTF-8 strings)."""
+    try:
+        os.fsdecode(os.fsencode(path)).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def split_of(relative_name: str, val_fraction: float, seed: int = 0) -> str:
     """'train' or 'val' from a hash of the file's name: a file keeps its split when others are added."""
-    digest = hashlib.sha1(f"{seed}:{relative_name}".encode()).digest()
+    digest = hashlib.sha1(os.fsencode(f"{seed}:{relative_name}")).digest()
     position = int.from_bytes(digest[:8], "big") / 2**64
     return "val" if position < val_fraction else "train"
 
@@ -119,6 +133,10 @@ def find_pair_files(root: str | Path, val_fraction: float = 0.1, seed: int = 0) 
         raise DatasetError(f"{root}: dataset folder does not exist")
     if not root.is_dir():
         raise DatasetError(f"{root}: expected a dataset folder, got a file")
+    if not is_utf8(root.resolve()):
+        raise DatasetError(
+            f"{printable(root)}: folder name is not valid UTF-8 (TensorFlow reads names as UTF-8): rename it"
+        )
     base = _kaggle_root(root)
     if base is not None:
         train = list_images(base / "train")
@@ -150,13 +168,36 @@ def _hash_split(files: Sequence[Path], folder: Path, val_fraction: float, seed: 
 # --------------------------------------------------------------------------- output names
 
 
+def output_dir_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be (or become) an output folder, or None: checked before any work."""
+    path = Path(path)
+    if path.exists():
+        return None if path.is_dir() else "exists and is not a folder"
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else f"{printable(parent)} is a file, not a folder"
+    return None
+
+
+def output_file_problem(path: str | os.PathLike) -> str | None:
+    """Why a file cannot be written at ``path`` (a folder there, a file where a folder must be), or None."""
+    path = Path(path)
+    if path.is_dir():
+        return "is a folder; give a file name"
+    return output_dir_problem(path.parent)
+
+
 def output_names(relative_paths: Sequence[str]) -> dict[str, str]:
     """Output file name (``<stem>.png``) for each relative path, unique within the run.
 
     Files in subfolders get the folder in the name (``a/b/x.jpg`` -> ``a__b__x.png``), and
     files that still clash (``x.png`` next to ``x.jpg``) keep their extension (``x_jpg.png``).
     """
-    base = {rel: "__".join(Path(rel).with_suffix("").parts) for rel in relative_paths}
+    # Bytes that are not UTF-8 become "_": TensorFlow could not read an output named with them.
+    base = {
+        rel: printable("__".join(Path(rel).with_suffix("").parts)).replace("\\x", "_x")
+        for rel in relative_paths
+    }
     counts: dict[str, int] = {}
     for name in base.values():
         counts[name.lower()] = counts.get(name.lower(), 0) + 1  # lower(): case-insensitive file systems
@@ -216,9 +257,7 @@ def _decode_checked(
         return "not a file", (0, 0), None
     if size == 0:
         return "zero-byte file", (0, 0), None
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:  # TensorFlow takes file names as UTF-8 strings
+    if not is_utf8(path):
         return "file name is not valid UTF-8: rename the file", (0, 0), None
     image_format, dimensions, mode = None, (0, 0), ""
     try:
@@ -319,12 +358,16 @@ def scan_pair_files(
     good = [p for p in paths if problems[p] is None]
     bad = [BadFile(p, problems[p]) for p in paths if problems[p] is not None]
     if bad and not skip_bad:
-        shown = "\n".join(f"  {b}" for b in bad[:10])
-        more = f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
+        shown, more = bad_file_lines(bad[:10]), f"\n  ... and {len(bad) - 10} more" if len(bad) > 10 else ""
         raise DatasetError(
             f"{len(bad)} bad pair file(s) (pass skip_bad=True / --skip-bad to skip them):\n{shown}{more}"
         )
     return good, bad
+
+
+def bad_file_lines(bad: Sequence[BadFile]) -> str:
+    """One indented line per bad file, naming it and its problem."""
+    return "\n".join(f"  {b}" for b in bad)
 
 
 def _verdict_key(path: Path, max_pixels: int) -> str | None:

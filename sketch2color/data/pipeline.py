@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import tensorflow as tf
 from sketch2color.config import DataConfig
 from sketch2color.data.conditioning import ConditioningSpec, build_conditioned_input, input_channels
 from sketch2color.data.embedded import default_cache_dir, ensure_embedded_dataset
-from sketch2color.data.files import BadFile, DatasetError, find_pair_files, scan_pair_files
+from sketch2color.data.files import BadFile, DatasetError, bad_file_lines, find_pair_files, scan_pair_files
 from sketch2color.data.pixels import to_unit_range
 
 log = logging.getLogger(__name__)
@@ -290,7 +291,7 @@ def resolve_data_root(config: DataConfig, progress: bool = True) -> Path:
 
 def file_check_cache(root: Path) -> Path:
     """Where the decode checks of a dataset folder are remembered (in the package's cache folder)."""
-    key = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:16]
+    key = hashlib.sha1(os.fsencode(Path(root).resolve())).hexdigest()[:16]
     return default_cache_dir() / "file-checks" / f"{key}.json"
 
 
@@ -307,7 +308,7 @@ def load_datasets(config: DataConfig, progress: bool = True) -> PairSplits:
     val_files, bad_val = scan_pair_files(files["val"], **check)
     skipped = bad_train + bad_val
     if skipped:
-        log.warning("skipped %d bad pair file(s):\n%s", len(skipped), "\n".join(f"  {b}" for b in skipped))
+        log.warning("skipped %d bad pair file(s):\n%s", len(skipped), bad_file_lines(skipped))
     if not train_files:
         raise DatasetError(f"{root}: no usable training pairs")
     if not val_files:

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from sketch2color import runs
 from sketch2color.config import DataConfig
 from sketch2color.data.conditioning import split_input
-from sketch2color.data.files import find_pair_files, scan_pair_files
+from sketch2color.data.files import bad_file_lines, find_pair_files, output_dir_problem, scan_pair_files
 from sketch2color.data.pipeline import conditioning_spec, file_check_cache, make_dataset, resolve_data_root
 from sketch2color.data.pixels import to_uint8
 from sketch2color.evaluation import metrics
@@ -93,7 +93,7 @@ def load_model(path: str | Path) -> LoadedModel:
     config = runs.load_run_config(run_dir) if run_dir else None
     checkpoint = runs.latest_checkpoint(path) if runs.is_run_dir(path) else None
     if checkpoint and (saved is None or _newer(checkpoint + ".index", saved / "saved_model.pb")):
-        return _from_checkpoint(checkpoint, config, run_dir)
+        return _from_checkpoint(config, run_dir)
     if saved is not None:
         return _from_export(saved, config, run_dir)
     if run_dir == path:
@@ -127,9 +127,10 @@ def _from_export(saved: Path, config, run_dir: Path | None) -> LoadedModel:
     return LoadedModel(predict, "export", str(saved), run_dir, config, size, palette_colors, uses_hints)
 
 
-def _from_checkpoint(checkpoint: str, config, run_dir: Path) -> LoadedModel:
-    """The run's generator rebuilt from its config, restored, and wrapped like an export."""
-    generator = runs.restore_generator(config, checkpoint)
+def _from_checkpoint(config, run_dir: Path) -> LoadedModel:
+    """The run's generator rebuilt from its config, restored from its newest readable checkpoint
+    (a damaged newest one is skipped with a warning), and wrapped like an export."""
+    generator, _, checkpoint = runs.restore_generator(run_dir, config)
     # The same wrapper as the export: identical resizing, padding and uint8 rounding.
     colorizer = Colorizer(generator, config.data.image_size, conditioning_spec(config.data))
     predict, palette_colors, uses_hints = _serving_function(colorizer)
@@ -159,7 +160,7 @@ def select_files(model: LoadedModel, data: str | None, split: str, max_images: i
         files, skip_bad=True, max_pixels=base.max_image_pixels, verdicts=file_check_cache(root)
     )
     if skipped:
-        log.warning("skipped %d bad pair file(s): %s", len(skipped), "; ".join(map(str, skipped[:5])))
+        log.warning("skipped %d bad pair file(s):\n%s", len(skipped), bad_file_lines(skipped))
     if max_images is not None:
         files = files[:max_images]
     if not files:
@@ -309,11 +310,16 @@ def evaluate_model(
     What ``python -m sketch2color.evaluate`` does, with the same argument names as its flags.
     """
     start = time.perf_counter()
+    if out is not None and (problem := output_dir_problem(out)):  # before any work, not after it
+        raise EvaluationError(f"--out {out}: {problem}")
     extractor = None
     if fid:  # before any heavy work: a missing weights file should stop us at once
         extractor = metrics.InceptionFeatureExtractor(inception_weights or "imagenet")
         extractor.model  # noqa: B018  (loads the weights now: a bad file fails before the long run)
     model = load_model(model_path)
+    out_dir = Path(out) if out else default_output_dir(model, model_path, split)
+    if problem := output_dir_problem(out_dir):
+        raise EvaluationError(f"{out_dir}: report folder {problem}; choose another with --out")
     image_size = image_size or model.image_size or DEFAULT_IMAGE_SIZE
     root, files, skipped, data_config = select_files(model, data, split, max_images)
     print(
@@ -339,5 +345,4 @@ def evaluate_model(
         "metrics": evaluation["results"],
         "seconds": time.perf_counter() - start,
     }
-    out_dir = Path(out) if out else default_output_dir(model, model_path, split)
     return write_report(report, evaluation["shown"], out_dir), out_dir

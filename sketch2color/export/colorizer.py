@@ -292,6 +292,6 @@ def colorizer_from_keras_file(path: str | Path, image_size: int | None = None) -
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     """Rebuild a run's generator from its config, restore its latest checkpoint, and export it."""
     run_dir = Path(run_dir)
-    generator, config = runs.restore_latest_generator(run_dir)
+    generator, config, _ = runs.restore_generator(run_dir)
     out = out_dir or run_dir / runs.EXPORT_DIR
     return export_generator(generator, out, config.data.image_size, conditioning_spec(config.data))
