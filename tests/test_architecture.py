@@ -24,17 +24,17 @@ LAYERS = [
     {"runs"},
     {"export"},
     {"evaluation"},
-    {"training"},
+    {"training", "app"},  # two users of export that know nothing of each other
     {"cli"},
-    {"train", "evaluate", "colorize", "export.__main__"},  # the `python -m` entry points
+    {"train", "evaluate", "colorize", "export.__main__", "app.__main__"},  # the `python -m` entry points
 ]
 
 
 def part_of(module: str) -> str:
     """The architectural part of a dotted module name below sketch2color ('data', 'cli', ...)."""
     parts = module.split(".")[1:]
-    if parts[:2] == ["export", "__main__"]:
-        return "export.__main__"
+    if len(parts) == 2 and parts[1] == "__main__":  # a part's `python -m` entry point sits above cli
+        return ".".join(parts)
     return parts[0] if parts else ""
 
 
