@@ -60,6 +60,7 @@ class RunCheckpoint:
             parts.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
         self.checkpoint = tf.train.Checkpoint(**parts)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=keep)
+        self.keep = keep
         self._saved_step: int | None = None
 
     @property
@@ -100,7 +101,15 @@ class RunCheckpoint:
             ) from None
         _flush_to_disk([*Path(path).parent.glob(Path(path).name + ".*"), self.directory / "checkpoint"])
         self._saved_step = step
+        self._prune()
         return path
+
+    def _prune(self) -> None:
+        """Delete checkpoints beyond ``keep`` by their files (the manager only knows those its
+        state file names, which a kill between a checkpoint and the state file leaves behind)."""
+        for prefix in checkpoint_prefixes(self.directory)[self.keep :]:
+            for part in Path(prefix).parent.glob(Path(prefix).name + ".*"):
+                part.unlink(missing_ok=True)
 
     def _remove_partial(self, step: int) -> None:
         """Delete what a failed save of ``step`` left: TensorFlow's temporary shards and any part files."""
@@ -111,7 +120,12 @@ class RunCheckpoint:
                 leftover.unlink(missing_ok=True)
 
     def restore_latest(self) -> str | None:
-        """Restore the newest readable checkpoint if there is one; returns its path."""
+        """Restore the newest readable checkpoint if there is one; returns its path.
+
+        Temporary shards of a write that was killed are removed first: no writer runs now.
+        """
+        for leftover in self.directory.glob("ckpt-*_temp"):
+            shutil.rmtree(leftover, ignore_errors=True)
         if not checkpoint_prefixes(self.directory):
             return None
         # Optimizer slots must exist before restoring into them.
