@@ -1,6 +1,6 @@
 """Hint models trained on stroke hints vs cell hints, scored with hints drawn the way users draw them.
 
-    python benchmarks/bench_hint_styles.py [--steps 1500] [--image-size 64] [--eval-images 80]
+    python benchmarks/bench_hint_styles.py [--steps 1500] [--image-size 64] [--eval-images 80] [--seed 0]
 
 Two pix2pix U-Nets with color hints (``--hints``, 32 base filters, batch 4, ``--image-size``) are
 trained for the same number of steps on the embedded dataset, identical in everything (seed,
@@ -43,7 +43,7 @@ TOLERANCE = 24.0  # levels: where the drawn hint stops, as a careful user would
 def hint_config(style: str, args: argparse.Namespace, run_dir: Path) -> RunConfig:
     """The one config both models share, but for the training hints' style."""
     config = RunConfig(run_dir=str(run_dir))
-    config.data.image_size, config.data.batch_size, config.data.seed = args.image_size, 4, 0
+    config.data.image_size, config.data.batch_size, config.data.seed = args.image_size, 4, args.seed
     config.data.hints, config.data.hint_style = True, style
     config.model.generator_kwargs = {"base_filters": 32}
     config.model.discriminator_kwargs = {"base_filters": 32}
@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5, help="epochs the steps are spread over (default 5)")
     parser.add_argument("--image-size", type=int, default=64, help="training size (default 64)")
     parser.add_argument("--eval-images", type=int, default=80, help="validation pairs scored (default 80)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0; another: the noise)")
     parser.add_argument("--run-root", type=Path, help="keep the two runs here (default: a temporary folder)")
     args = parser.parse_args()
     items = evaluation_set(args.eval_images, args.image_size * 4)
