@@ -128,7 +128,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for style, result in results.items():
         hinted, plain = result["hints"], result["none"]
-        print(f"| {style} | {hinted['l1']:.2f} | {hinted['psnr']:.2f} | {plain['l1']:.2f} | {plain['psnr']:.2f} |")
+        figures = (hinted["l1"], hinted["psnr"], plain["l1"], plain["psnr"])
+        print(f"| {style} | " + " | ".join(f"{value:.2f}" for value in figures) + " |")
     strokes, cells = results["strokes"]["hints"], results["cells"]["hints"]
     print(
         f"\nwith drawn hints, strokes vs cells: L1 {strokes['l1'] / cells['l1']:.3f}x, "
