@@ -196,7 +196,7 @@ def preset_config(name: str, args: argparse.Namespace, run_dir: Path):
         config.data.batch_size = args.batch_size
     config.data.embedded_train = args.embedded_train
     config.data.embedded_val = args.embedded_val
-    config.data.data_dir = None
+    config.data.data_dir = getattr(args, "data", None)  # bench_real_art trains on a pair folder
     config.data.seed = args.seed
     config.train.vgg_weights = args.vgg_weights
     config.train.fid_every = 0
@@ -285,6 +285,7 @@ def validation_files(args: argparse.Namespace) -> list[Path]:
     from sketch2color.data import find_pair_files, resolve_data_root, scan_pair_files
 
     base = DataConfig(
+        data_dir=getattr(args, "data", None),
         image_size=args.image_size,
         embedded_train=args.embedded_train,
         embedded_val=args.embedded_val,
@@ -324,6 +325,7 @@ def baselines(files: list[Path], args: argparse.Namespace) -> dict:
     from sketch2color.evaluation import evaluate, metrics
 
     plain = DataConfig(
+        data_dir=getattr(args, "data", None),
         image_size=args.image_size,
         embedded_train=args.embedded_train,
         embedded_val=args.embedded_val,

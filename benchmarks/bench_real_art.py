@@ -1,0 +1,294 @@
+"""Presets on real anime illustrations: the same CPU budget each, scored on real validation pairs.
+
+    python benchmarks/bench_real_art.py [--budget-seconds 1200] [--image-size 128] [--presets ...]
+        [--eval-images 300] [--faces ../shared/data/anime_faces] [--quick]
+
+1. Pairs: the illustrations of ``--faces`` (3,400 real 256x256 head-and-shoulders crops, see
+   their SOURCES.md) are made into pairs once, exactly as a user makes them from their own art:
+   ``data_scripts/make_pairs.py --method xdog --size 256 --val-fraction 0.09`` (the project's
+   hash split: about 3,100 train / 300 val), cached under the package's cache folder.
+2. Training and scoring: ``bench_presets`` (the same code as the embedded-data comparison) trains
+   each preset for ``--budget-seconds`` of wall-clock time after its first (tracing) step on the
+   train pairs, then scores it on the first ``--eval-images`` val pairs like ``evaluate --no-fid``.
+   Baselines on the same images: the sketch as the output, the flat mean color, and the mean
+   training image (the pixel-wise mean of the training targets).
+3. Interactive scores (Zhang et al. 2017, "Real-Time User-Guided Image Colorization"): hint models
+   get 0, 1, 2, 5, 10, 20, 50 hints taken from the ground truth (random hint cells, each the true
+   cell color); palette models the true image's palette and another image's. Plotted to
+   ``real_art_hints.png``.
+4. ``real_art_samples.png``: 8 val sketches | each preset | truth. It is made from the real
+   images, so it stays on this machine (git-ignored): their artists' rights are not ours.
+
+``--quick`` (for a smoke run): 200 faces, 64 px, a 10 s budget, two presets, 16 images. Without
+the faces folder the script says where it expects them and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import bench_presets  # noqa: E402  (the sibling script: one implementation of train + score)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from sketch2color.data.conditioning import extract_palette  # noqa: E402
+from sketch2color.data.embedded import default_cache_dir  # noqa: E402
+from sketch2color.data.files import list_images  # noqa: E402
+from sketch2color.evaluation import evaluate, metrics  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+FACES = REPO.parent / "shared" / "data" / "anime_faces"
+RESULTS = REPO / "benchmarks" / "results"
+HINT_COUNTS = (0, 1, 2, 5, 10, 20, 50)
+HINT_CELL = 4  # pixels per hint cell at the model's size, as in training
+DEFAULT_PRESETS = ("pix2pix", "convnet-l2", "sgru", "sgru-hints", "reference")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=FACES, help=f"folder of color illustrations ({FACES})")
+    parser.add_argument("--budget-seconds", type=float, default=1200.0, help="per preset (default 1200)")
+    parser.add_argument("--image-size", type=int, default=128, help="training size (default 128)")
+    parser.add_argument("--batch-size", type=int, default=4, help="every preset's batch (default 4)")
+    parser.add_argument("--presets", default=",".join(DEFAULT_PRESETS))
+    parser.add_argument("--eval-images", type=int, default=300, help="val pairs scored (default 300)")
+    parser.add_argument("--limit", type=int, help="use only the first N illustrations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vgg-weights", default="random", help="VGG16 weights of the feature loss")
+    parser.add_argument("--out", type=Path, default=RESULTS / "real_art.md")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 200 faces, 64 px, 10 s, 2 presets")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.limit, args.image_size, args.budget_seconds = args.limit or 200, 64, 10.0
+        args.presets, args.eval_images = "pix2pix,sgru-hints", 16
+    # What bench_presets' functions read from their own arguments.
+    args.eval_batch_size, args.embedded_train, args.embedded_val = 8, 800, 80
+    return args
+
+
+# --------------------------------------------------------------------------- pairs
+
+
+def make_pairs_once(faces: Path, limit: int | None, size: int = 256, val_fraction: float = 0.09) -> Path:
+    """The pair folder made from ``faces`` by make_pairs.py (cached: made once per settings)."""
+    images = sorted(list_images(faces))[:limit]
+    key = hashlib.sha1(f"{faces.resolve()}|{len(images)}|{size}|{val_fraction}".encode()).hexdigest()[:12]
+    root = default_cache_dir() / "real-art" / f"pairs-{key}"
+    if (root / "done").is_file():
+        return root
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "faces"
+        source.mkdir()
+        for image in images:  # links, not copies: the images never leave their folder
+            (source / image.name).symlink_to(image.resolve())
+        made = Path(scratch) / "pairs"
+        command = [sys.executable, str(REPO / "data_scripts" / "make_pairs.py"), str(source), str(made)]
+        command += ["--method", "xdog", "--size", str(size), "--val-fraction", str(val_fraction)]
+        command += ["--skip-bad", "--quiet"]
+        print("making pairs:", shlex.join(command[1:]), file=sys.stderr)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        if root.exists():
+            shutil.rmtree(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(made), root)
+    (root / "done").write_text("made by bench_real_art.py\n")
+    return root
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def batches(files, config, args):
+    """(sketch, target) uint8 batches of the val files at the benchmark's size."""
+    return evaluate.uint8_batches(files, config, args.image_size, args.eval_batch_size)
+
+
+def mean_image_baseline(train_files, val_files, config, args) -> dict:
+    """Scores of the pixel-wise mean training target, as the output for every val sketch."""
+    total, count = None, 0
+    for _, targets in batches(train_files, config, args):
+        total = targets.astype(np.float64).sum(0) + (0 if total is None else total)
+        count += len(targets)
+    mean_image = np.round(total / count).astype(np.uint8)
+    totals = metrics.MetricTotals()
+    for _, targets in batches(val_files, config, args):
+        totals.update(np.broadcast_to(mean_image, targets.shape), targets)
+    return totals.summary()
+
+
+def ground_truth_hints(targets: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """float32 [B, H, W, 4] hints: ``count`` random cells per image with their true mean color."""
+    batch, height, width, _ = targets.shape
+    cells_h, cells_w = height // HINT_CELL, width // HINT_CELL
+    hints = np.zeros((batch, cells_h, cells_w, 4), np.float32)
+    for index, target in enumerate(targets):
+        cells = cv2.resize(target, (cells_w, cells_h), interpolation=cv2.INTER_AREA).astype(np.float32)
+        chosen = rng.choice(cells_h * cells_w, size=count, replace=False)
+        rows, cols = np.unravel_index(chosen, (cells_h, cells_w))
+        hints[index, rows, cols, :3] = cells[rows, cols] / 127.5 - 1.0
+        hints[index, rows, cols, 3] = 1.0
+    return np.repeat(np.repeat(hints, HINT_CELL, axis=1), HINT_CELL, axis=2)
+
+
+def interactive_scores(model, files, config, args) -> dict:
+    """PSNR against hint counts (hint models) or for true vs another image's palette (palette models)."""
+    rng = np.random.default_rng(args.seed)
+    result = {}
+    if model.uses_hints:
+        for count in HINT_COUNTS:
+            totals = metrics.MetricTotals()
+            for sketches, targets in batches(files, config, args):
+                totals.update(model.predict(sketches, None, ground_truth_hints(targets, count, rng)), targets)
+            result[f"hints_{count}"] = totals.summary()["psnr"]
+    if model.palette_colors:
+        for name, shift in (("true_palette", 0), ("other_palette", 1)):
+            totals = metrics.MetricTotals()
+            for sketches, targets in batches(files, config, args):
+                palettes = np.stack([extract_palette(t, model.palette_colors) for t in targets])
+                palettes = np.roll(palettes, shift, axis=0)  # another image of the batch
+                totals.update(model.predict(sketches, palettes.astype(np.uint8)), targets)
+            result[name] = totals.summary()["psnr"]
+    return result
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def plot_hints(rows: list[dict], out: Path) -> Path | None:
+    """PSNR vs number of ground-truth hints, one line per hint model."""
+    curves = [
+        (row["preset"], [row["interactive"][f"hints_{n}"] for n in HINT_COUNTS])
+        for row in rows
+        if "hints_0" in row["interactive"]
+    ]
+    if not curves:
+        return None
+    figure = Figure(figsize=(5, 3.4))
+    axes = figure.subplots()
+    for name, values in curves:
+        axes.plot(range(len(HINT_COUNTS)), values, marker="o", label=name)
+    axes.set_xticks(range(len(HINT_COUNTS)), [str(n) for n in HINT_COUNTS])
+    axes.set_xlabel("hints from the ground truth")
+    axes.set_ylabel("PSNR (dB)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+    return out
+
+
+def samples_picture(models: dict, files, config, args, out: Path) -> Path:
+    """8 val sketches | each preset's output | truth, one row per image (kept local: real art)."""
+    sketches, targets = next(iter(evaluate.uint8_batches(files[:8], config, args.image_size, 8)))
+    columns = [sketches]
+    for model in models.values():
+        palette = None
+        if model.palette_colors:
+            palette = np.stack([extract_palette(t, model.palette_colors) for t in targets]).astype(np.uint8)
+        columns.append(model.predict(sketches, palette))
+    columns.append(targets)
+    grid = np.concatenate([np.concatenate(list(column), axis=0) for column in columns], axis=1)
+    Image.fromarray(grid).save(out)
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not args.faces.is_dir():
+        print(
+            f"error: {args.faces}: folder not found. The benchmark needs the real illustrations there "
+            "(../shared/data/anime_faces beside the checkout, with its SOURCES.md), or --faces DIR",
+            file=sys.stderr,
+        )
+        return 2
+    start = time.perf_counter()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.data = str(make_pairs_once(args.faces, args.limit))
+    val_files = bench_presets.validation_files(args)
+    config = bench_presets.preset_config("pix2pix", args, Path(tempfile.gettempdir())).data
+    train_files = sorted(list_images(Path(args.data) / "train"))
+    print(f"{len(train_files)} train / {len(list_images(Path(args.data) / 'val'))} val pairs in {args.data}")
+    rows, models = [], {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in args.presets.split(","):
+            row = bench_presets.train_preset(name, args, Path(scratch) / name)
+            row["metrics"] = bench_presets.evaluate_run(Path(scratch) / name, val_files, args)["model"]
+            models[name] = evaluate.load_model(Path(scratch) / name)
+            row["interactive"] = interactive_scores(models[name], val_files, config, args)
+            rows.append(row)
+            print(f"{name}: {row['steps']} steps, PSNR {row['metrics']['psnr']:.2f}", file=sys.stderr)
+        samples = samples_picture(models, val_files, config, args, args.out.with_name("real_art_samples.png"))
+    baselines = bench_presets.baselines(val_files, args)
+    baselines["mean_image"] = mean_image_baseline(train_files, val_files, config, args)
+    hints_plot = plot_hints(rows, args.out.with_name("real_art_hints.png"))
+    report = {
+        "settings": {key: str(value) for key, value in vars(args).items()},
+        "command": shlex.join(["python", "benchmarks/bench_real_art.py", *(argv or sys.argv[1:])]),
+        "presets": rows,
+        "baselines": baselines,
+        "eval_images": len(val_files),
+        "seconds": time.perf_counter() - start,
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(bench_presets._json_safe(report), indent=2) + "\n")
+    args.out.write_text(table(report))
+    print(table(report))
+    print(f"wrote {args.out}, {args.out.with_suffix('.json')}, {hints_plot or 'no hint plot'}, {samples}")
+    return 0
+
+
+def table(report: dict) -> str:
+    """The Markdown table: presets, then baselines, then the interactive scores."""
+    lines = [
+        "# Presets on real anime illustrations, same CPU budget",
+        "",
+        f"Command: `{report['command']}`; {report['eval_images']} val pairs scored like `evaluate --no-fid`.",
+        "",
+        "| preset | steps | images/s | L1 ↓ | L2 ↓ | PSNR ↑ | SSIM ↑ |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["presets"]:
+        m = row["metrics"]
+        lines.append(
+            f"| {row['preset']} | {row['steps']} | {row['images_per_sec']:.2f} | {m['l1']:.2f} "
+            f"| {m['l2']:.1f} | {m['psnr']:.2f} | {m['ssim']:.4f} |"
+        )
+    for name, label in (
+        ("sketch", "sketch as output"),
+        ("mean_color", "flat mean color"),
+        ("mean_image", "mean training image"),
+    ):
+        m = report["baselines"][name]
+        figures = f"{m['l1']:.2f} | {m['l2']:.1f} | {m['psnr']:.2f} | {m['ssim']:.4f}"
+        lines.append(f"| baseline: {label} | - | - | {figures} |")
+    interactive = [row for row in report["presets"] if row["interactive"]]
+    if interactive:
+        lines += [
+            "",
+            "Interactive (PSNR, dB): "
+            + "; ".join(
+                f"{row['preset']}: " + ", ".join(f"{k} {v:.2f}" for k, v in row["interactive"].items())
+                for row in interactive
+            ),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
