@@ -31,7 +31,14 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from sketch2color.data.files import output_dir_problem, output_names, pil_to_rgb, printable, split_of
+from sketch2color.data.files import (
+    jpeg_truncation,
+    output_dir_problem,
+    output_names,
+    pil_to_rgb,
+    printable,
+    split_of,
+)
 from sketch2color.data.sketch import SKETCH_METHODS, extract_sketch
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -91,6 +98,9 @@ def read_rgb(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             image.load()  # decode now, so truncated files fail here and not later
+            # Pillow gray-fills a JPEG cut short even with an end marker appended: ask libjpeg.
+            if image.format in ("JPEG", "MPO") and (problem := jpeg_truncation(path)):
+                raise BadImageError(problem)
             image = ImageOps.exif_transpose(image)
             return pil_to_rgb(image)
     except UnidentifiedImageError:

@@ -277,7 +277,7 @@ def _decode_checked(
         if image_format in ("JPEG", "MPO"):
             return f"truncated JPEG or corrupt JPEG data ({error})", dimensions, None
         return f"corrupt or truncated image ({error})", dimensions, None
-    if image_format in ("JPEG", "MPO") and (problem := _jpeg_truncation(path)):
+    if image_format in ("JPEG", "MPO") and (problem := jpeg_truncation(path)):
         return problem, dimensions, None
     if for_tensorflow and image_format not in _TF_READABLE_FORMATS:
         return f"unsupported image format {image_format} (use PNG or JPEG)", dimensions, None
@@ -287,7 +287,7 @@ def _decode_checked(
     return None, dimensions, image
 
 
-def _jpeg_truncation(path: Path) -> str | None:
+def jpeg_truncation(path: Path) -> str | None:
     """'truncated JPEG ...' when libjpeg runs out of image data before the last scan line.
 
     Pillow and TensorFlow both fill the missing rest with gray and report success (a cut file
