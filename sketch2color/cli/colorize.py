@@ -32,7 +32,7 @@ from sketch2color.export import (
     palette_from_args,
     sketch_from_file,
 )
-from sketch2color.export.inference import DETAIL_MODES, conditioning_of
+from sketch2color.export.inference import DETAIL_MODES, conditioning_of, same_aspect
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -152,8 +152,3 @@ def main(argv=None) -> int:
         print(f"error: {failure}", file=sys.stderr)
     print(f"colorized {len(files) - len(failures)} of {len(files)} image(s) into {out}")
     return 1 if failures else 0
-
-
-def same_aspect(first: tuple[int, ...], second: tuple[int, ...], tolerance: float = 0.01) -> bool:
-    """Whether two [H, W, ...] shapes have the same width/height ratio within ``tolerance``."""
-    return abs(first[1] / first[0] - second[1] / second[0]) <= tolerance * second[1] / second[0]

@@ -72,6 +72,7 @@ class LoadedModel:
     image_size: int | None  # the size the model was trained at, when known
     palette_colors: int = 0  # > 0: the model takes a palette of that many colors
     uses_hints: bool = False
+    colorizer: object | None = None  # the export.Colorizer behind predict, for one-image calls
 
 
 # --------------------------------------------------------------------------- model
@@ -124,7 +125,9 @@ def _from_export(saved: Path, config, run_dir: Path | None) -> LoadedModel:
     colorizer = load_colorizer(saved)
     size = int(colorizer.image_size.numpy()) if hasattr(colorizer, "image_size") else None
     predict, palette_colors, uses_hints = _serving_function(colorizer)
-    return LoadedModel(predict, "export", str(saved), run_dir, config, size, palette_colors, uses_hints)
+    return LoadedModel(
+        predict, "export", str(saved), run_dir, config, size, palette_colors, uses_hints, colorizer
+    )
 
 
 def _from_checkpoint(config, run_dir: Path) -> LoadedModel:
@@ -135,7 +138,15 @@ def _from_checkpoint(config, run_dir: Path) -> LoadedModel:
     colorizer = Colorizer(generator, config.data.image_size, conditioning_spec(config.data))
     predict, palette_colors, uses_hints = _serving_function(colorizer)
     return LoadedModel(
-        predict, "checkpoint", checkpoint, run_dir, config, config.data.image_size, palette_colors, uses_hints
+        predict,
+        "checkpoint",
+        checkpoint,
+        run_dir,
+        config,
+        config.data.image_size,
+        palette_colors,
+        uses_hints,
+        colorizer,
     )
 
 

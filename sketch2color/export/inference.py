@@ -105,3 +105,8 @@ def palette_from_args(reference: str | None, colors: str | None, n_colors: int) 
     else:
         return None
     return to_uint8(np.asarray(palette))
+
+
+def same_aspect(first: tuple[int, ...], second: tuple[int, ...], tolerance: float = 0.01) -> bool:
+    """Whether two [H, W, ...] shapes have the same width/height ratio within ``tolerance``."""
+    return abs(first[1] / first[0] - second[1] / second[0]) <= tolerance * second[1] / second[0]
