@@ -87,8 +87,11 @@ def test_the_export_has_both_signatures_and_detail_none_is_the_plain_one(tmp_pat
     np.testing.assert_array_equal(
         colorize_array(loaded, sketch, detail="none"), colorize_array(colorizer, sketch, detail="none")
     )
-    assert np.abs(
-        colorize_array(loaded, sketch).astype(int) - colorize_array(colorizer, sketch).astype(int)
-    ).max() <= 1
+    assert (
+        np.abs(
+            colorize_array(loaded, sketch).astype(int) - colorize_array(colorizer, sketch).astype(int)
+        ).max()
+        <= 1
+    )
     with pytest.raises(ValueError, match="detail must be one of"):
         colorize_array(loaded, sketch, detail="sharp")
