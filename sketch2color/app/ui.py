@@ -212,6 +212,7 @@ def _build_controls(session: Session, limits: UploadLimits) -> None:
         with gr.Column():
             result = gr.ImageSlider(label="sketch | colors", type="numpy", format="png", elem_id="result")
             download = gr.DownloadButton("Download PNG (full resolution)", visible=False, elem_id="download")
+            sketch_info = gr.Markdown(elem_id="sketch-info")
             status = gr.Markdown(elem_id="status")
     with gr.Accordion("Batch: many sketches, the same hints and palette", open=False):
         batch_files = gr.File(
@@ -232,7 +233,7 @@ def _build_controls(session: Session, limits: UploadLimits) -> None:
 
     # Named endpoints are the app's API (gradio_client); the others repeat them for other triggers.
     prepare = {"fn": session.prepare, "inputs": [upload, kind, line_strength, editor]}
-    prepare["outputs"] = [sketch, editor, line_strength, status]
+    prepare["outputs"] = [sketch, editor, line_strength, sketch_info]
     prepared = [
         upload.change(**prepare, api_name="prepare"),
         kind.change(**prepare, api_name=False),
