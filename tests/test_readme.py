@@ -26,13 +26,17 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import glob
+import json
 import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -503,6 +507,41 @@ def check_verify(step, argv, result, ws) -> None:
     assert_png(ws.cwd / option(argv, "--preview", "dataset_preview.png"))
 
 
+def check_app(step: Step, ws: Workspace) -> None:
+    """``python -m sketch2color.app --model RUN``: serves the README's run on 127.0.0.1 until stopped."""
+    run_step(step, ws)  # the README's earlier steps first (the training run it loads)
+    argv = [sys.executable if w == "python" else ws.expand(w) for w in step.argv]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = ws.root / "app.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            argv + ["--port", str(port)], cwd=ws.cwd, env=ws.env(), stdout=output, stderr=output
+        )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        config = None
+        while config is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5) as response:
+                    config = json.loads(response.read())
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert config is not None, f"{step.label}: the app did not serve:\n{log.read_text()[-3000:]}"
+    texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
+    assert "Model `" in texts and "preset **pix2pix**" in texts, texts[:2000]
+
+
+def check_latency_benchmark(step, argv, result, ws) -> None:
+    """It ran and printed latencies (seconds)."""
+    assert_ok(result)
+    assert re.search(r"\d+\.\d+ s", result.stdout), describe(result)
+
+
 def check_benchmark(step, argv, result, ws) -> None:
     """It ran and printed a table of rates (a figure per second)."""
     assert_ok(result)
@@ -619,6 +658,16 @@ HANDLERS = (
         check_benchmark,
     ),
     Handler(("ruff", "check"), "run from the checkout root: no lint warning on the whole tree"),
+    Handler(
+        ("python", "-m", "sketch2color.app"),
+        "launched on a free loopback port with the README's run; its page names the model; then stopped",
+    ),
+    Handler(
+        ("python", "benchmarks/bench_app.py"),
+        "run, + one small size and one repeat",
+        ("--sizes", "64", "--repeats", "1"),
+        check_latency_benchmark,
+    ),
     Handler(
         ("jupytext", "--sync"), "run on a copy of notebooks/: no committed .ipynb changes (pairs in sync)"
     ),
@@ -752,6 +801,8 @@ def test_readme_step(step: Step, workspace: Workspace):
         check_pytest(step, workspace)
     elif handler.prefix == ("ruff", "check"):
         check_ruff(step, workspace)
+    elif handler.prefix == ("python", "-m", "sketch2color.app"):
+        check_app(step, workspace)
     elif handler.prefix == ("jupytext", "--sync"):
         check_jupytext_sync(step, workspace)
     else:

@@ -1,7 +1,7 @@
 """The Gradio page: upload a sketch, draw hints, pick a palette, get the colors at full resolution.
 
     demo = build_app(load_app_model("runs/pix2pix-embedded"))
-    demo.queue(default_concurrency_limit=1).launch(server_name="127.0.0.1")
+    serve(demo)   # 127.0.0.1:7860, one job at a time
 
 Only the controls the loaded model uses are built visible; every event calls a plain function
 of :mod:`.handlers` and turns its :class:`~.handlers.AppInputError` into a message in the page.
@@ -11,6 +11,7 @@ One job runs at a time, and a burst of changes (brush strokes) colorizes once, f
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 from pathlib import Path
 
@@ -140,7 +141,7 @@ class Session:
 
 def build_app(model: AppModel | None, limits: UploadLimits = DEFAULT_LIMITS, problem: str = "") -> gr.Blocks:
     """The page for ``model``; without one, a page saying how to train one (``problem`` says why)."""
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:  # an artist's page calls no one
         gr.Markdown(f"# {TITLE}")
         if model is None:
             gr.Markdown(
@@ -151,6 +152,40 @@ def build_app(model: AppModel | None, limits: UploadLimits = DEFAULT_LIMITS, pro
             )
             return demo
         _build_controls(Session(model, limits), limits)
+    return demo
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def bypass_proxy_for_loopback() -> None:
+    """Keep loopback off any HTTP proxy: Gradio checks its own URL at launch, and behind a proxy
+    (or an offline one) that check fails although the app serves."""
+    for variable in ("NO_PROXY", "no_proxy"):
+        present = [host for host in os.environ.get(variable, "").split(",") if host.strip()]
+        os.environ[variable] = ",".join(present + [h for h in LOOPBACK_HOSTS if h not in present])
+
+
+def serve(
+    demo: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    share: bool = False,
+    limits: UploadLimits = DEFAULT_LIMITS,
+    block: bool = True,
+) -> gr.Blocks:
+    """Launch the page: one job at a time, uploads capped at ``limits.max_bytes`` by Gradio too."""
+    bypass_proxy_for_loopback()
+    demo.queue(default_concurrency_limit=1).launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        max_file_size=limits.max_bytes,
+        footer_links=[],
+        show_error=False,
+        prevent_thread_lock=not block,
+        quiet=not block,
+    )
     return demo
 
 

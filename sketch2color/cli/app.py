@@ -88,13 +88,5 @@ def main(argv=None) -> int:
         )
     if args.share:
         print("warning: --share: anyone with the link can use the app", file=sys.stderr)
-    demo = ui.build_app(model, limits, problem)
-    demo.queue(default_concurrency_limit=1).launch(
-        server_name=args.host,
-        server_port=args.port or None,
-        share=args.share,
-        max_file_size=limits.max_bytes,
-        footer_links=[],
-        show_error=False,
-    )
+    ui.serve(ui.build_app(model, limits, problem), args.host, args.port or None, args.share, limits)
     return 0

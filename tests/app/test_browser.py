@@ -11,6 +11,7 @@ README's ``docs/app.png`` is made so, with the default 10-minute run trained wit
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -23,6 +24,8 @@ import numpy as np
 import pytest
 from app_server import REPO, running_app
 from PIL import Image
+
+from sketch2color.data.embedded import ensure_embedded_dataset
 
 playwright = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -67,8 +70,6 @@ def hint_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def embedded_pair() -> Path:
     """A validation pair file of the embedded dataset (the same files training uses)."""
-    from sketch2color.data.embedded import ensure_embedded_dataset
-
     return sorted((Path(ensure_embedded_dataset()) / "val").glob("*.png"))[3]
 
 
@@ -102,10 +103,8 @@ def upload(page, path: Path) -> None:
     for _ in range(20):  # the box re-renders while an upload settles: retry until it is empty
         if chooser.count():
             break
-        try:
+        with contextlib.suppress(playwright.TimeoutError):
             page.locator("#upload button[aria-label='Clear']").click(timeout=2000)
-        except playwright.TimeoutError:
-            pass
     chooser.set_input_files(str(path))
 
 

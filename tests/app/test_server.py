@@ -127,15 +127,28 @@ def test_without_a_model_the_page_says_how_to_train_one(tmp_path):
     assert "warning: --host 0.0.0.0: the app is reachable from other machines" in output
 
 
-def test_a_model_named_but_missing_stops_with_the_train_command(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "sketch2color.app", "--model", str(tmp_path / "nothing")],
-        cwd=tmp_path,
+def run_python(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """``python ARGUMENTS`` to completion, with the checkout importable."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=cwd,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_a_model_named_but_missing_stops_with_the_train_command(tmp_path):
+    result = run_python(["-m", "sketch2color.app", "--model", str(tmp_path / "nothing")], tmp_path)
     assert result.returncode == 2, result.stderr
     assert "error: --model" in result.stderr and "python -m sketch2color.train" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_gradio_the_command_says_which_extra_to_install(tmp_path):
+    blocked = "import sys; sys.modules['gradio'] = None  # as if the app extra were not installed\n"
+    code = blocked + "from sketch2color.cli.app import main; raise SystemExit(main([]))"
+    result = run_python(["-c", code], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert 'error: the app needs Gradio (gradio is not installed): pip install -e ".[app]"' in result.stderr
