@@ -73,8 +73,8 @@ def build_gan(config: RunConfig, steps_per_epoch: int, sync_bn: bool = False):
         return keras.optimizers.Adam(rate, beta_1=train.beta_1)
 
     generator, discriminator = build_generator_for(config), build_discriminator_for(config)
-    for network in (generator, discriminator) if sync_bn else ():
-        if network is not None:
+    if sync_bn:
+        for network in filter(None, (generator, discriminator)):  # None: no adversary
             synchronize_batch_norm(network)
     gan = Pix2Pix(
         generator,
