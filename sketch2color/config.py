@@ -20,6 +20,12 @@ class ConfigError(ValueError):
 
 BOUNDS = ("minimum", "maximum", "above", "below")  # inclusive, inclusive, exclusive, exclusive
 DISTRIBUTE_MODES = ("auto", "none", "mirrored", "multi-worker")  # see sketch2color.training.distribute
+# Refused before the run folder is touched: the upstream defects are described in training/distribute.py.
+MULTI_WORKER_REFUSED = (
+    "--distribute multi-worker is refused: Keras 3's fit() fails under MultiWorkerMirroredStrategy "
+    "(upstream keras-team/keras#20585, tensorflow/tensorflow#72388); train on one machine with "
+    "--distribute mirrored"
+)
 
 
 def option(default: Any, flag: str, help: str, **settings: Any) -> Any:
@@ -365,6 +371,8 @@ class TrainConfig:
             raise ConfigError(
                 f"distribute (--distribute) must be one of {DISTRIBUTE_MODES}, got {self.distribute!r}"
             )
+        if self.distribute == "multi-worker":
+            raise ConfigError(MULTI_WORKER_REFUSED)
         if self.lr_decay_epochs > self.epochs:
             raise ConfigError(
                 f"lr_decay_epochs (--lr-decay-epochs) must be <= epochs (--epochs {self.epochs}), "

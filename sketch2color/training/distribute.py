@@ -7,8 +7,8 @@
 - ``none``: the default strategy, whatever is visible;
 - ``mirrored``: ``MirroredStrategy`` over every visible GPU, or over the logical CPUs when there
   is no GPU (with ``ReductionToOneDevice``: NCCL, its default all-reduce, is GPU-only);
-- ``multi-worker``: ``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``; refused for now, see
-  :data:`MULTI_WORKER_BLOCKER`.
+- ``multi-worker``: ``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``; refused for now (by
+  ``TrainConfig.validate`` too, before a run folder is written), for the upstream defects below.
 
 ``--batch-size`` is the global batch: ``fit`` splits each batch of the tf.data pipeline across
 the replicas, so it must divide by their number.
@@ -27,24 +27,13 @@ import sys
 
 import tensorflow as tf
 
-from sketch2color.config import DISTRIBUTE_MODES, ConfigError
+from sketch2color.config import DISTRIBUTE_MODES, MULTI_WORKER_REFUSED, ConfigError
 
 LOGICAL_CPUS_VARIABLE = "SKETCH2COLOR_LOGICAL_CPUS"
-# Keras 3's fit() fails under MultiWorkerMirroredStrategy before the first step: its symbolic
-# build reduces the (sketch, color) tuple with strategy.reduce, which the collective strategy
-# cannot do for a nest ("Attempt to convert a value (PerReplica:...) with an unsupported type");
-# past that, reduce_per_replica reduces the scalar losses along axis 0 ("Invalid reduction
-# dimension 0 for input with 0 dimensions"). Checked with TF 2.21 / Keras 3.15.
-MULTI_WORKER_BLOCKER = (
-    "--distribute multi-worker is refused: Keras 3's fit() fails under MultiWorkerMirroredStrategy "
-    "(upstream keras-team/keras#20585, tensorflow/tensorflow#72388); train on one machine with "
-    "--distribute mirrored"
-)
 
 __all__ = [
     "DISTRIBUTE_MODES",
     "LOGICAL_CPUS_VARIABLE",
-    "MULTI_WORKER_BLOCKER",
     "check_global_batch",
     "make_strategy",
     "split_cpu_from_environment",
@@ -78,7 +67,12 @@ def make_strategy(mode: str) -> tf.distribute.Strategy:
     if mode not in DISTRIBUTE_MODES:
         raise ConfigError(f"distribute (--distribute) must be one of {DISTRIBUTE_MODES}, got {mode!r}")
     if mode == "multi-worker":
-        raise ConfigError(MULTI_WORKER_BLOCKER)
+        # Keras 3's fit() fails under MultiWorkerMirroredStrategy before the first step: its symbolic
+        # build reduces the (sketch, color) tuple with strategy.reduce, which the collective strategy
+        # cannot do for a nest ("Attempt to convert a value (PerReplica:...) with an unsupported type");
+        # past that, reduce_per_replica reduces the scalar losses along axis 0 ("Invalid reduction
+        # dimension 0 for input with 0 dimensions"). Checked with TF 2.21 / Keras 3.15.
+        raise ConfigError(MULTI_WORKER_REFUSED)
     split_cpu_from_environment()
     gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
     if mode == "none" or (mode == "auto" and len(gpus) < 2):
