@@ -36,6 +36,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sketch2color.config import RunConfig  # noqa: E402
+from sketch2color.runs import build_discriminator_for, build_generator_for  # noqa: E402
 from sketch2color.training import build_gan  # noqa: E402
 from sketch2color.training.distribute import (  # noqa: E402
     check_global_batch,
@@ -48,9 +49,8 @@ GPU_COUNTS = (2, 8)
 SETUPS = (("none", False), ("mirrored", False), ("none", True))  # (--distribute, --jit-compile)
 
 
-def gradient_bytes(gan) -> int:
-    """Bytes all-reduced per step: one float32 gradient per trainable weight of G and D."""
-    networks = [gan.generator] + ([gan.discriminator] if gan.discriminator is not None else [])
+def gradient_bytes(*networks) -> int:
+    """Bytes all-reduced per step: one float32 gradient per trainable weight of the networks."""
     return sum(math.prod(weight.shape) * 4 for net in networks for weight in net.trainable_weights)
 
 
@@ -142,8 +142,10 @@ def main() -> None:
     )
 
     print(f"  XLA (--jit-compile) on one device: {xla / one:.2f}x the images/s without it")
-    measured_bytes = gradient_bytes(setups[SETUPS[0]][0])
-    paper_bytes = gradient_bytes(build_gan(config_for(256), 1))
+    gan = setups[SETUPS[0]][0]
+    measured_bytes = gradient_bytes(gan.generator, gan.discriminator)
+    paper = config_for(256)  # the networks alone: no optimizer slots to build
+    paper_bytes = gradient_bytes(build_generator_for(paper), build_discriminator_for(paper))
     print(
         f"\nall-reduce per step (float32 gradients of G + D): {measured_bytes / 1e6:.1f} MB here, "
         f"{paper_bytes / 1e6:.1f} MB for the paper's 256 px pix2pix (64 base filters)"
