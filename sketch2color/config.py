@@ -6,6 +6,7 @@ can be resumed, compared or reproduced from its folder alone.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -18,6 +19,13 @@ class ConfigError(ValueError):
 
 
 BOUNDS = ("minimum", "maximum", "above", "below")  # inclusive, inclusive, exclusive, exclusive
+DISTRIBUTE_MODES = ("auto", "none", "mirrored", "multi-worker")  # see sketch2color.training.distribute
+# Refused before the run folder is touched: the upstream defects are described in training/distribute.py.
+MULTI_WORKER_REFUSED = (
+    "--distribute multi-worker is refused: Keras 3's fit() fails under MultiWorkerMirroredStrategy "
+    "(upstream keras-team/keras#20585, tensorflow/tensorflow#72388); train on one machine with "
+    "--distribute mirrored"
+)
 
 
 def option(default: Any, flag: str, help: str, **settings: Any) -> Any:
@@ -332,10 +340,39 @@ class TrainConfig:
         "InceptionV3 weights for FID/KID: 'imagenet' (Keras cache, default), a local .h5 file, or 'random'",
     )
     export: bool = option(True, "--no-export", "do not export the SavedModel at the end", const=False)
+    # Devices: may change on resume (a run started on 2 GPUs goes on on 1); --batch-size stays global.
+    distribute: str = option(
+        "auto",
+        "--distribute",
+        "devices to train on: 'auto' (default: all GPUs when there are several, else one device), "
+        "'none' (one device), 'mirrored' (every GPU, or the logical CPUs), 'multi-worker' (TF_CONFIG; "
+        "refused for now, see the README); --batch-size is the global batch",
+        choices=DISTRIBUTE_MODES,
+    )
+    sync_bn: bool | None = option(
+        None,
+        "--sync-bn",
+        "batch-norm statistics over the global batch rather than each replica's share "
+        "(default: on when there are several replicas)",
+        action=argparse.BooleanOptionalAction,
+    )
+    jit_compile: bool = option(
+        False,
+        "--jit-compile",
+        "compile the train step with XLA (default: Keras' choice, which is off on CPU and under "
+        "--distribute)",
+        const=True,
+    )
 
     def validate(self) -> None:
         """Raise ConfigError on settings that cannot work."""
         check_all_bounds(self)
+        if self.distribute not in DISTRIBUTE_MODES:
+            raise ConfigError(
+                f"distribute (--distribute) must be one of {DISTRIBUTE_MODES}, got {self.distribute!r}"
+            )
+        if self.distribute == "multi-worker":
+            raise ConfigError(MULTI_WORKER_REFUSED)
         if self.lr_decay_epochs > self.epochs:
             raise ConfigError(
                 f"lr_decay_epochs (--lr-decay-epochs) must be <= epochs (--epochs {self.epochs}), "

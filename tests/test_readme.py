@@ -57,6 +57,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 SHELL_OPERATORS = {"&&"}  # anything else (|, ;, >, ...) needs the parser and handlers extended
+ENV_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")  # `NAME=value command`: the shell's prefix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,13 +214,15 @@ class Workspace:
         return str(self.home) + word[1:] if word == "~" or word.startswith("~/") else word
 
     def run(self, argv, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
-        """A command as the shell would run it, ``python`` being this interpreter."""
-        argv = [self.expand(w) for w in argv]
+        """A command as the shell would run it, ``python`` being this interpreter and leading
+        ``NAME=value`` words setting the command's environment."""
+        env, argv = self.env(), [self.expand(w) for w in argv]
+        while argv and ENV_ASSIGNMENT.match(argv[0]):
+            name, value = argv.pop(0).split("=", 1)
+            env[name] = value
         if argv[0] == "python":
             argv[0] = sys.executable
-        return subprocess.run(
-            argv, cwd=self.cwd, env=self.env(), capture_output=True, text=True, timeout=timeout
-        )
+        return subprocess.run(argv, cwd=self.cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def color_art(path: Path, height: int, width: int, seed: int) -> None:
@@ -542,11 +545,25 @@ def check_latency_benchmark(step, argv, result, ws) -> None:
     assert re.search(r"\d+\.\d+ s", result.stdout), describe(result)
 
 
+def check_multi_worker_refused(step, argv, result, ws) -> None:
+    """Multi-worker training is blocked upstream: one ``error:`` line naming the Keras issue, exit 2."""
+    assert result.returncode == 2, describe(result)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "keras-team/keras#20585" in errors[0], describe(result)
+    assert "Traceback" not in result.stderr, describe(result)
+
+
 def check_benchmark(step, argv, result, ws) -> None:
     """It ran and printed a table of rates (a figure per second)."""
     assert_ok(result)
     assert re.search(r"\d+\.\d+", result.stdout) and "/s" in result.stdout, describe(result)
 
+
+# The several-machines example, as the shell passes it (quotes removed).
+README_TF_CONFIG = (
+    'TF_CONFIG={"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+    '"task": {"type": "worker", "index": 0}}'
+)
 
 TRAIN_LIMITS = (
     "--image-size",
@@ -656,6 +673,18 @@ HANDLERS = (
             "bench/presets.md",
         ),
         check_benchmark,
+    ),
+    Handler(
+        ("python", "benchmarks/bench_distribute.py"),
+        "run, + --quick (32 px, 8 filters) and the fewest steps",
+        ("--quick", "--steps", "2", "--repeats", "1"),
+        check_benchmark,
+    ),
+    Handler(
+        (README_TF_CONFIG, "python", "-m", "sketch2color.train"),
+        "run with that TF_CONFIG: multi-worker is refused at once (keras-team/keras#20585), exit 2",
+        (),
+        check_multi_worker_refused,
     ),
     Handler(("ruff", "check"), "run from the checkout root: no lint warning on the whole tree"),
     Handler(

@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         flag = settings.pop("flag")
         if "const" in settings:  # a switch: --skip-bad sets True, --no-export sets False
             settings["action"] = "store_const"
-        else:
+        elif "action" not in settings:  # an action (--sync-bn/--no-sync-bn) takes no value
             settings.setdefault("type", _value_type(field))
             settings.setdefault(
                 "metavar", flag.lstrip("-").replace("-", "_").upper()

@@ -28,9 +28,27 @@ def all_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
     return list(layer._flatten_layers(include_self=False, recursive=True))
 
 
+def batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    """Every BatchNormalization inside ``model``."""
+    return [layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+
+
 def batch_norm(name: str | None = None) -> keras.layers.Layer:
     """Batch normalization with pix2pix's (PyTorch) momentum."""
     return keras.layers.BatchNormalization(momentum=BATCHNORM_MOMENTUM, name=name)
+
+
+def synchronize_batch_norm(model: keras.Model) -> int:
+    """Make every BatchNormalization in ``model`` compute its statistics over all replicas'
+    batches (Keras' ``synchronized=True``); returns how many there are.
+
+    Set after building, so every registered architecture gets it without a new argument; the
+    flag is read when the layer is called, and the variables are the same with or without it.
+    """
+    norms = batch_norm_layers(model)
+    for layer in norms:
+        layer.synchronized = True
+    return len(norms)
 
 
 def weight_initializer(seed: int | None = None) -> keras.initializers.Initializer:

@@ -5,6 +5,7 @@ gan.py         Pix2Pix, a keras.Model with its own train_step/test_step
 schedules.py   learning-rate schedules that resume exactly
 callbacks.py   checkpoints, batch-norm recalibration, previews, validation metrics, curves
 plots.py       losses.png, metrics.png, progression.png
+distribute.py  the tf.distribute strategy of --distribute, the global batch, the logical CPU split
 loop.py        train(config): the whole run, resumable
 """
 

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from sketch2color.evaluation import metrics
 from sketch2color.evaluation.report import save_preview_grid
-from sketch2color.models.blocks import all_layers
+from sketch2color.models.blocks import all_layers, batch_norm_layers
 from sketch2color.runs import CheckpointWriteError, checkpoint_prefixes, restore_newest_readable
 from sketch2color.training.plots import (
     FID_KEYS,
@@ -211,7 +211,7 @@ def recalibrate_batch_norm(model: keras.Model, batches) -> int:
     inference without touching training, which only uses batch statistics. Dropout is off
     meanwhile, as at inference. ``batches`` yields (model input, target); returns how many were used.
     """
-    norms = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = batch_norm_layers(model)
     if not norms:
         return 0
     dropouts = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dropout)]

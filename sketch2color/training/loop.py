@@ -23,9 +23,11 @@ from sketch2color.data.files import DatasetError
 from sketch2color.data.pipeline import PairSplits, conditioning_spec, load_datasets, make_dataset
 from sketch2color.evaluation import metrics
 from sketch2color.export import export_generator
+from sketch2color.models.blocks import synchronize_batch_norm
 from sketch2color.models.pretrained import PretrainedWeightsUnavailable
 from sketch2color.runs import build_discriminator_for, build_generator_for, precision_policy, prepare_run_dir
 from sketch2color.training import callbacks as cb
+from sketch2color.training import distribute
 from sketch2color.training.gan import Pix2Pix
 from sketch2color.training.losses import VGGFeatureLoss
 from sketch2color.training.schedules import learning_rate
@@ -56,8 +58,12 @@ def build_feature_loss(config: RunConfig):
     return VGGFeatureLoss(weights=weights)
 
 
-def build_gan(config: RunConfig, steps_per_epoch: int):
-    """Generator + discriminator in the trainable GAN model, compiled with the configured Adam."""
+def build_gan(config: RunConfig, steps_per_epoch: int, sync_bn: bool = False):
+    """Generator + discriminator in the trainable GAN model, compiled with the configured Adam.
+
+    Call it inside ``strategy.scope()`` to train distributed; ``sync_bn`` synchronizes batch norm
+    across the replicas.
+    """
     train = config.train
     total_steps = train.epochs * steps_per_epoch
     decay_steps = train.lr_decay_epochs * steps_per_epoch
@@ -66,9 +72,13 @@ def build_gan(config: RunConfig, steps_per_epoch: int):
         rate = learning_rate(train.learning_rate, total_steps, decay_steps)
         return keras.optimizers.Adam(rate, beta_1=train.beta_1)
 
+    generator, discriminator = build_generator_for(config), build_discriminator_for(config)
+    if sync_bn:
+        for network in filter(None, (generator, discriminator)):  # None: no adversary
+            synchronize_batch_norm(network)
     gan = Pix2Pix(
-        build_generator_for(config),
-        build_discriminator_for(config),
+        generator,
+        discriminator,
         l1_weight=train.l1_weight,
         adversarial_loss=train.adversarial_loss,
         l2_weight=train.l2_weight,
@@ -76,7 +86,8 @@ def build_gan(config: RunConfig, steps_per_epoch: int):
         tv_weight=train.tv_weight,
         feature_loss=build_feature_loss(config),
     )
-    gan.compile(g_optimizer=adam(), d_optimizer=adam())
+    # Off: Keras' "auto" (XLA on one GPU; never on CPU nor under tf.distribute).
+    gan.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=True if train.jit_compile else "auto")
     return gan
 
 
@@ -132,6 +143,9 @@ def train(
 ) -> TrainResult:
     """Train (or resume) the run described by ``config``; see the module docstring for outputs."""
     config, _ = prepare_run_dir(config, explicit)
+    # Before any TensorFlow op: a logical CPU split can only happen before TensorFlow starts.
+    strategy = distribute.make_strategy(config.train.distribute)
+    distribute.check_global_batch(config.data.batch_size, strategy, config.train.distribute)
     run_dir = Path(config.run_dir)
     fid_asked = ("train", "fid_every") in (explicit or set())
     if config.data.seed is not None:
@@ -140,8 +154,10 @@ def train(
     steps_per_epoch = config.train.steps_per_epoch or max(
         1, len(splits.train_files) // config.data.batch_size
     )
-    with precision_policy(config.train.mixed_precision):
-        gan = build_gan(config, steps_per_epoch)
+    with precision_policy(config.train.mixed_precision), strategy.scope():
+        # Everything that owns variables is made here: the networks, the feature loss, the
+        # optimizers (in build_gan) and the checkpoint's epoch counter.
+        gan = build_gan(config, steps_per_epoch, distribute.uses_sync_bn(config.train.sync_bn, strategy))
         checkpoint = cb.RunCheckpoint(gan, run_dir / runs.CHECKPOINT_DIR, keep=config.train.keep_checkpoints)
         resumed_from = checkpoint.restore_latest()
         if resumed_from:
