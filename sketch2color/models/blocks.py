@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from pathlib import Path
 
 import keras
 
@@ -186,3 +187,33 @@ def precision_policy(mixed: bool):
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+# CPU features that compute bfloat16 natively (x86: AVX-512 BF16 or AMX; Arm: BF16). Without
+# them TensorFlow emulates it: a plain pix2pix loop at 128 px batch 4 ran 3.8x slower in
+# mixed_bfloat16 than in float32 on a 2-core AVX2 machine (87 s vs 23 s for the same steps).
+NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")
+
+
+def cpu_has_native_bfloat16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
+    """Whether the CPU computes bfloat16 natively; None where ``cpuinfo`` cannot be read (not Linux)."""
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return None
+    flags = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):  # x86 says flags, Arm says Features
+            flags.update(value.split())
+    return any(flag in flags for flag in NATIVE_BFLOAT16_FLAGS)
+
+
+def slow_bfloat16_warning(mixed: bool, gpus: int, native_cpu: bool | None) -> str | None:
+    """The warning for ``--mixed-precision`` training on a CPU that emulates bfloat16, else None."""
+    if not mixed or gpus or native_cpu is not False:
+        return None
+    return (
+        "--mixed-precision on a CPU without native bfloat16 (no AVX-512 BF16 or AMX, no GPU): "
+        "TensorFlow emulates it, about 3.8x slower than float32 on such a CPU; drop the flag here"
+    )

@@ -23,7 +23,7 @@ from sketch2color.data.files import DatasetError
 from sketch2color.data.pipeline import PairSplits, conditioning_spec, load_datasets, make_dataset
 from sketch2color.evaluation import metrics
 from sketch2color.export import export_generator
-from sketch2color.models.blocks import synchronize_batch_norm
+from sketch2color.models.blocks import cpu_has_native_bfloat16, slow_bfloat16_warning, synchronize_batch_norm
 from sketch2color.models.pretrained import PretrainedWeightsUnavailable
 from sketch2color.runs import build_discriminator_for, build_generator_for, precision_policy, prepare_run_dir
 from sketch2color.training import callbacks as cb
@@ -146,6 +146,9 @@ def train(
     # Before any TensorFlow op: a logical CPU split can only happen before TensorFlow starts.
     strategy = distribute.make_strategy(config.train.distribute)
     distribute.check_global_batch(config.data.batch_size, strategy, config.train.distribute)
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    if warning := slow_bfloat16_warning(config.train.mixed_precision, gpus, cpu_has_native_bfloat16()):
+        print(f"warning: {warning}", file=sys.stderr)
     run_dir = Path(config.run_dir)
     fid_asked = ("train", "fid_every") in (explicit or set())
     if config.data.seed is not None:
