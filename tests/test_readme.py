@@ -692,6 +692,12 @@ HANDLERS = (
         "launched on a free loopback port with the README's run; its page names the model; then stopped",
     ),
     Handler(
+        ("python", "benchmarks/bench_fit_tail.py"),
+        "run, + two fits of two steps at 32 px",
+        ("--fits", "2", "--steps", "2", "--image-size", "32"),
+        check_benchmark,
+    ),
+    Handler(
         ("python", "benchmarks/bench_app.py"),
         "run, + one small size and one repeat",
         ("--sizes", "64", "--repeats", "1"),

@@ -275,9 +275,22 @@ def make_dataset(
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
         batched = normalized.batch(config.batch_size)
+    return batched.prefetch(tf.data.AUTOTUNE).with_options(pipeline_options())
+
+
+def pipeline_options() -> tf.data.Options:
+    """Deterministic order, and no tf.data autotuning.
+
+    An iterator dropped before its end (fit's, at the end of every ``fit`` call; the 20 batches
+    of the batch-norm recalibration each epoch) waits for the autotune thread to wake, and that
+    thread sleeps longer the longer the iterator lived: 0.3-0.8 s after a few seconds, 5-20 s
+    after a benchmark's fit, with both cores idle. Without autotuning, AUTOTUNE parallelism is
+    min(16, CPU cores), and on CPU this pipeline outruns a training step many times over.
+    """
     options = tf.data.Options()
     options.deterministic = True
-    return batched.prefetch(tf.data.AUTOTUNE).with_options(options)
+    options.autotune.enabled = False
+    return options
 
 
 def resolve_data_root(config: DataConfig, progress: bool = True) -> Path:

@@ -53,6 +53,15 @@ def test_batches_have_shape_dtype_and_range(pair_folder):
     assert len(splits.train_files) + len(splits.val_files) == 12
 
 
+def test_pipelines_run_without_tf_data_autotuning(pair_folder):
+    """Dropping an iterator early (end of fit, BN recalibration) must not wait for the autotune
+    thread (benchmarks/bench_fit_tail.py measures the wait); order stays deterministic."""
+    splits = load_datasets(config_for(pair_folder))
+    for dataset in (splits.train, splits.val):
+        options = dataset.options()
+        assert options.autotune.enabled is False and options.deterministic is True
+
+
 def test_without_augmentation_values_match_the_file(pair_folder):
     config = config_for(pair_folder, image_size=64, **NO_AUGMENT)
     files = sorted(pair_folder.glob("*.png"))[:1]
