@@ -692,6 +692,12 @@ HANDLERS = (
         "launched on a free loopback port with the README's run; its page names the model; then stopped",
     ),
     Handler(
+        ("python", "benchmarks/bench_step_profile.py"),
+        "run, + one 32 px row, one step, the fused Adam only",
+        ("--rows", "32x1", "--steps", "1", "--adam", "fused"),
+        check_benchmark,
+    ),
+    Handler(
         ("python", "benchmarks/bench_fit_tail.py"),
         "run, + two fits of two steps at 32 px",
         ("--fits", "2", "--steps", "2", "--image-size", "32"),

@@ -26,6 +26,7 @@ from sketch2color.training.losses import (
     l2_loss,
     total_variation_loss,
 )
+from sketch2color.training.optimizers import FusedAdam
 from sketch2color.training.schedules import learning_rate as schedule
 
 DEFAULT_LEARNING_RATE = 2e-4  # pix2pix
@@ -48,10 +49,8 @@ def default_optimizers(
     steps = decay_steps or 0
 
     return (
-        keras.optimizers.Adam(schedule(learning_rate, steps, steps), beta_1=beta_1, name="generator_adam"),
-        keras.optimizers.Adam(
-            schedule(learning_rate, steps, steps), beta_1=beta_1, name="discriminator_adam"
-        ),
+        FusedAdam(schedule(learning_rate, steps, steps), beta_1=beta_1, name="generator_adam"),
+        FusedAdam(schedule(learning_rate, steps, steps), beta_1=beta_1, name="discriminator_adam"),
     )
 
 

@@ -30,6 +30,7 @@ from sketch2color.training import callbacks as cb
 from sketch2color.training import distribute
 from sketch2color.training.gan import Pix2Pix
 from sketch2color.training.losses import VGGFeatureLoss
+from sketch2color.training.optimizers import FusedAdam
 from sketch2color.training.schedules import learning_rate
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def build_gan(config: RunConfig, steps_per_epoch: int, sync_bn: bool = False):
 
     def adam():
         rate = learning_rate(train.learning_rate, total_steps, decay_steps)
-        return keras.optimizers.Adam(rate, beta_1=train.beta_1)
+        return FusedAdam(rate, beta_1=train.beta_1)
 
     generator, discriminator = build_generator_for(config), build_discriminator_for(config)
     if sync_bn:
