@@ -698,6 +698,12 @@ HANDLERS = (
         check_benchmark,
     ),
     Handler(
+        ("python", "benchmarks/bench_inference.py"),
+        "run, + a 64 px sketch and one repeat",
+        ("--size", "64", "--repeats", "1"),
+        check_latency_benchmark,
+    ),
+    Handler(
         ("python", "benchmarks/bench_fit_tail.py"),
         "run, + two fits of two steps at 32 px",
         ("--fits", "2", "--steps", "2", "--image-size", "32"),
