@@ -404,7 +404,7 @@ def test_mixed_precision_step_runs_with_float32_losses():
     assert bfloat16["output_dtype"] == bfloat16["logits_dtype"] == "float32"
     assert all(np.isfinite(value) for value in bfloat16["losses"].values())
     assert bfloat16["generator_changed"]
-    assert bfloat16["optimizer"] == "Adam"  # bfloat16 needs no loss scaling
+    assert bfloat16["optimizer"] == "FusedAdam"  # bfloat16 needs no loss scaling (no wrapper)
 
     float16 = report["mixed_float16"]
     assert float16["compute_dtype"] == "float16"
