@@ -55,6 +55,34 @@ def tutorial_step(generator, discriminator, g_opt, d_opt, l1_weight=100.0):
     return step
 
 
+def random_batch(image_size: int, batch_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """A fixed random (sketch, target) batch in [-1, 1]."""
+    shape = (batch_size, image_size, image_size, 3)
+    return tf.random.uniform(shape, -1, 1, seed=1), tf.random.uniform(shape, -1, 1, seed=2)
+
+
+def in_memory_data(batch) -> tf.data.Dataset:
+    """``batch`` repeated forever, without autotuning as the project's pipelines: fit's end
+    would otherwise idle for seconds."""
+    return tf.data.Dataset.from_tensors(batch).repeat().with_options(pipeline_options())
+
+
+def time_fit(gan, data, steps: int, batch_size: int, callbacks=()) -> float:
+    """Images/s of one ``fit`` call of ``steps`` steps."""
+    start = time.perf_counter()
+    gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=list(callbacks))
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def time_loop(step, data, steps: int, batch_size: int) -> float:
+    """Images/s of ``steps`` calls of the plain loop's ``step``."""
+    start = time.perf_counter()
+    for sketch, target in data.take(steps):
+        g_loss, _ = step(sketch, target)
+    float(g_loss)  # wait for the last step
+    return steps * batch_size / (time.perf_counter() - start)
+
+
 def compare(
     image_size: int, batch_size: int, steps: int, repeats: int, mixed: bool = False
 ) -> tuple[float, float]:
@@ -64,10 +92,8 @@ def compare(
     config.train.mixed_precision = mixed
     with precision_policy(mixed):
         fit_gan, loop_gan = build_gan(config, steps), build_gan(config, steps)
-    shape = (batch_size, image_size, image_size, 3)
-    batch = tf.random.uniform(shape, -1, 1, seed=1), tf.random.uniform(shape, -1, 1, seed=2)
-    # Without autotuning, as the project's pipelines: fit's end would otherwise idle for seconds.
-    data = tf.data.Dataset.from_tensors(batch).repeat().with_options(pipeline_options())
+    batch = random_batch(image_size, batch_size)
+    data = in_memory_data(batch)
     step = tutorial_step(
         loop_gan.generator, loop_gan.discriminator, loop_gan.g_optimizer, loop_gan.d_optimizer
     )
@@ -75,14 +101,8 @@ def compare(
     step(*batch)
     fit_rates, loop_rates = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        fit_gan.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-        fit_rates.append(steps * batch_size / (time.perf_counter() - start))
-        start = time.perf_counter()
-        for sketch, target in data.take(steps):
-            g_loss, _ = step(sketch, target)
-        float(g_loss)  # wait for the last step
-        loop_rates.append(steps * batch_size / (time.perf_counter() - start))
+        fit_rates.append(time_fit(fit_gan, data, steps, batch_size))
+        loop_rates.append(time_loop(step, data, steps, batch_size))
     return statistics.median(fit_rates), statistics.median(loop_rates)
 
 
