@@ -287,6 +287,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=None, help="steps per round (default 6)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per row (default 3)")
     parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=TORCH_THREADS,
+        help=f"torch.set_num_threads (default {TORCH_THREADS}, one per core here)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"a smoke run: row {QUICK_ROW}, {QUICK_STEPS} steps, {QUICK_REPEATS} round",
@@ -308,7 +314,8 @@ def main(argv=None) -> int:
         return 0
     import torch
 
-    torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(args.torch_threads)
+    load_before = os.getloadavg()[0]
     results = {}
     for size, batch in args.rows:
         print(
@@ -318,6 +325,8 @@ def main(argv=None) -> int:
         )
         results[(size, batch)] = measure(size, batch, args.steps, args.repeats)
     print_report(results, args.steps, args.repeats)
+    # OpenMP (torch) waits at every op for a descheduled thread; a loaded machine hurts it most.
+    print(f"1-min load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
     print(
         f"TensorFlow {_version('tensorflow')}, Keras {_version('keras')}, PyTorch {torch.__version__} "
         f"({torch.get_num_threads()} threads), {os.cpu_count()} cores"

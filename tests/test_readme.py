@@ -26,6 +26,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -559,6 +560,15 @@ def check_benchmark(step, argv, result, ws) -> None:
     assert re.search(r"\d+\.\d+", result.stdout) and "/s" in result.stdout, describe(result)
 
 
+def check_vs_torch_benchmark(step, argv, result, ws) -> None:
+    """Without torch (CI): the skip message and exit 0; with it: the table of rates."""
+    if importlib.util.find_spec("torch") is None:
+        assert_ok(result)
+        assert "skipped: PyTorch is not installed" in result.stdout, describe(result)
+    else:
+        check_benchmark(step, argv, result, ws)
+
+
 # The several-machines example, as the shell passes it (quotes removed).
 README_TF_CONFIG = (
     'TF_CONFIG={"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
@@ -652,6 +662,12 @@ HANDLERS = (
         "run, + --quick (one 64 px row, no memory subprocess)",
         ("--quick", "--steps", "2", "--repeats", "1"),
         check_benchmark,
+    ),
+    Handler(
+        ("python", "benchmarks/bench_vs_torch.py"),
+        "run, + --quick (one 64 px row, 2 steps); without torch it must skip with a message, exit 0",
+        ("--quick",),
+        check_vs_torch_benchmark,
     ),
     Handler(
         ("python", "benchmarks/bench_presets.py"),
