@@ -33,6 +33,7 @@ from sketch2color.config import RunConfig  # noqa: E402
 from sketch2color.training import build_gan  # noqa: E402
 
 TORCH_THREADS = 2
+BUSY_LOAD = 1.0  # a 1-min load average from other work at start that makes the torch column unfair
 DEFAULT_ROWS = "256x1,256x4,128x4"
 QUICK_ROW, QUICK_STEPS, QUICK_REPEATS = "64x2", 2, 1
 # fit's time outside its steps is ~0.01 s; the stall idled 1-2 s after the last step here.
@@ -325,8 +326,13 @@ def main(argv=None) -> int:
         )
         results[(size, batch)] = measure(size, batch, args.steps, args.repeats)
     print_report(results, args.steps, args.repeats)
-    # OpenMP (torch) waits at every op for a descheduled thread; a loaded machine hurts it most.
     print(f"1-min load average before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
+    if load_before >= BUSY_LOAD:
+        print(
+            "warning: other work was running: PyTorch's OpenMP threads wait at every op for a "
+            "descheduled thread (3-5x slower here under load), TensorFlow's pool much less; "
+            "compare on a quiet machine"
+        )
     print(
         f"TensorFlow {_version('tensorflow')}, Keras {_version('keras')}, PyTorch {torch.__version__} "
         f"({torch.get_num_threads()} threads), {os.cpu_count()} cores"
