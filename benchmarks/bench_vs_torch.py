@@ -335,7 +335,7 @@ def main(argv=None) -> int:
         )
     print(
         f"TensorFlow {_version('tensorflow')}, Keras {_version('keras')}, PyTorch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), {os.cpu_count()} cores"
+        f"(threads: {torch.get_num_threads()}), {os.cpu_count()} cores"
     )
     return 0
 
