@@ -27,26 +27,16 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from bench_inference import default_export  # noqa: E402 (the benchmarks folder is on sys.path)
 from gradio_client import Client, handle_file  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from sketch2color import runs  # noqa: E402
 from sketch2color.app import handlers, ui  # noqa: E402
 from sketch2color.cli.app import DEFAULT_MODEL  # noqa: E402
-from sketch2color.cli.train import build_parser, config_from_args  # noqa: E402
 from sketch2color.data.embedded import ensure_embedded_dataset  # noqa: E402
 from sketch2color.data.files import list_images, read_pair  # noqa: E402
-from sketch2color.data.pipeline import conditioning_spec  # noqa: E402
-from sketch2color.export import export_generator  # noqa: E402
 
 TARGET_SECONDS = 1.5  # at 1024 px, the default model, 2 CPU cores
-
-
-def default_model(folder: Path) -> Path:
-    """The default run's generator, random weights, exported into ``folder``."""
-    config, _ = config_from_args(build_parser().parse_args([]))
-    generator = runs.build_generator_for(config)
-    return export_generator(generator, folder, config.data.image_size, conditioning_spec(config.data))
 
 
 def sketch_at(size: int, folder: Path) -> Path:
@@ -91,7 +81,7 @@ def main(argv=None) -> int:
     path = args.model or DEFAULT_MODEL
     source = path
     if not args.model and not Path(path).exists():
-        path, source = default_model(work / "model"), "the default run's architecture, random weights"
+        path, source = default_export(work / "model"), "the default run's architecture, random weights"
     model = handlers.load_app_model(path)
     print(f"model: {source} ({model.describe()})")
     demo = ui.serve(ui.build_app(model), block=False)

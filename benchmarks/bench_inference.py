@@ -43,12 +43,11 @@ from sketch2color.export.colorizer import load_keras_generator  # noqa: E402
 TARGET_RATIO = 1.1
 
 
-def default_export(folder: Path) -> tuple[Path, int]:
-    """The default run's generator (random weights) exported into ``folder``; (export, training size)."""
+def default_export(folder: Path) -> Path:
+    """The default run's generator (the README's train command), random weights, exported to ``folder``."""
     config, _ = config_from_args(build_parser().parse_args([]))
     generator = runs.build_generator_for(config)
-    export_generator(generator, folder, config.data.image_size, conditioning_spec(config.data))
-    return folder, config.data.image_size
+    return export_generator(generator, folder, config.data.image_size, conditioning_spec(config.data))
 
 
 def seconds(function, repeats: int) -> list[float]:
@@ -76,7 +75,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-inference-"))
-    model = args.model or default_export(work / "export")[0]
+    model = args.model or default_export(work / "export")
     colorizer = load_colorizer(model)
     size = int(colorizer.image_size.numpy())
     # The same weights as a Keras model in memory: the export's generator.keras beside its SavedModel.

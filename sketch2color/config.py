@@ -28,6 +28,14 @@ MULTI_WORKER_REFUSED = (
 )
 
 
+def check_distribute_mode(mode: str) -> None:
+    """ConfigError for a ``--distribute`` mode that is unknown, or refused (multi-worker)."""
+    if mode not in DISTRIBUTE_MODES:
+        raise ConfigError(f"distribute (--distribute) must be one of {DISTRIBUTE_MODES}, got {mode!r}")
+    if mode == "multi-worker":
+        raise ConfigError(MULTI_WORKER_REFUSED)
+
+
 def option(default: Any, flag: str, help: str, **settings: Any) -> Any:
     """A setting with its default and its ``python -m sketch2color.train`` flag.
 
@@ -367,12 +375,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ConfigError on settings that cannot work."""
         check_all_bounds(self)
-        if self.distribute not in DISTRIBUTE_MODES:
-            raise ConfigError(
-                f"distribute (--distribute) must be one of {DISTRIBUTE_MODES}, got {self.distribute!r}"
-            )
-        if self.distribute == "multi-worker":
-            raise ConfigError(MULTI_WORKER_REFUSED)
+        check_distribute_mode(self.distribute)
         if self.lr_decay_epochs > self.epochs:
             raise ConfigError(
                 f"lr_decay_epochs (--lr-decay-epochs) must be <= epochs (--epochs {self.epochs}), "

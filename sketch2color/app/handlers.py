@@ -31,7 +31,7 @@ from sketch2color.data.pixels import to_uint8
 from sketch2color.data.sketch import XDOG_P, extract_sketch, xdog
 from sketch2color.evaluation.evaluate import EvaluationError, LoadedModel, load_model
 from sketch2color.export import ExportError, colorize_array
-from sketch2color.export.inference import DETAIL_MODES, same_aspect
+from sketch2color.export.inference import same_aspect
 
 INPUT_KINDS = ("auto", "sketch", "pair", "illustration")
 TRAIN_COMMAND = "python -m sketch2color.train"
@@ -277,8 +277,6 @@ def colorize(
 
     Inputs the model does not take are ignored; a palette model without codes uses DEFAULT_PALETTE.
     """
-    if detail not in DETAIL_MODES:
-        raise ValueError(f"detail must be one of {', '.join(DETAIL_MODES)}, got {detail!r}")
     palette = None
     if model.palette_colors:
         palette = parse_swatches(palette_hex or list(DEFAULT_PALETTE), model.palette_colors)
@@ -293,9 +291,13 @@ def batch_members(
     the problems met (a zip entry too large, too many files, an unreadable zip)."""
     members: list[tuple[str, Path]] = []
     problems: list[str] = []
+    over = 0  # images beyond limits.max_batch_files: counted, not unpacked
     for path in map(Path, paths):
         if not zipfile.is_zipfile(path):
-            members.append((path.name, path))
+            if len(members) < limits.max_batch_files:
+                members.append((path.name, path))
+            else:
+                over += 1
             continue
         try:
             with zipfile.ZipFile(path) as archive:
@@ -307,7 +309,8 @@ def batch_members(
                         problems.append(f"{label}: {entry.file_size / 2**20:.1f} MB unpacked, over the limit")
                         continue
                     if len(members) >= limits.max_batch_files:
-                        break
+                        over += 1
+                        continue
                     target = work_dir / f"{len(members):04d}_{index}{Path(entry.filename).suffix.lower()}"
                     with archive.open(entry) as source, open(target, "wb") as sink:
                         sink.write(source.read(limits.max_bytes + 1))  # a lying header cannot inflate more
@@ -319,9 +322,8 @@ def batch_members(
             NotImplementedError,
         ) as error:  # encrypted, damaged
             problems.append(f"{path.name}: unreadable zip ({error})")
-    if len(members) > limits.max_batch_files:
-        problems.append(f"only the first {limits.max_batch_files} images are colored")
-        members = members[: limits.max_batch_files]
+    if over:
+        problems.append(f"{over} more image(s) not colored: at most {limits.max_batch_files} a batch")
     return members, problems
 
 

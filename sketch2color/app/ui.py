@@ -120,7 +120,7 @@ class Session:
     @shown_errors
     def batch(self, files, kind, line_strength, editor, detail, *swatches, progress=gr.Progress()):  # noqa: B008 (Gradio's way to ask for a progress bar)
         """Several files or zips -> one zip of colored PNGs with the same hints and palette."""
-        paths = [getattr(item, "name", item) for item in files or []]
+        paths = list(files or [])  # type="filepath": the uploads' paths
         hint_layer = handlers.hint_layer_from_editor(editor) if self.model.uses_hints else None
         out_zip = Path(tempfile.mkdtemp(dir=self.out_dir)) / "colored.zip"
         _, problems = handlers.colorize_batch(

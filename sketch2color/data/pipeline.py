@@ -283,7 +283,7 @@ def pipeline_options() -> tf.data.Options:
 
     An iterator dropped before its end (fit's, at the end of every ``fit`` call; the 20 batches
     of the batch-norm recalibration each epoch) waits for the autotune thread to wake, and that
-    thread sleeps longer the longer the iterator lived: 0.3-0.8 s after a few seconds, 5-20 s
+    thread sleeps longer the longer the iterator lived: 0.3-1.2 s after a few seconds, 5-20 s
     after a benchmark's fit, with both cores idle. Without autotuning, AUTOTUNE parallelism is
     min(16, CPU cores), and on CPU this pipeline outruns a training step many times over.
     """

@@ -27,7 +27,7 @@ import sys
 
 import tensorflow as tf
 
-from sketch2color.config import DISTRIBUTE_MODES, MULTI_WORKER_REFUSED, ConfigError
+from sketch2color.config import DISTRIBUTE_MODES, ConfigError, check_distribute_mode
 
 LOGICAL_CPUS_VARIABLE = "SKETCH2COLOR_LOGICAL_CPUS"
 
@@ -64,15 +64,12 @@ def split_cpu_from_environment() -> int:
 
 def make_strategy(mode: str) -> tf.distribute.Strategy:
     """The strategy of a ``--distribute`` mode (see the module docstring)."""
-    if mode not in DISTRIBUTE_MODES:
-        raise ConfigError(f"distribute (--distribute) must be one of {DISTRIBUTE_MODES}, got {mode!r}")
-    if mode == "multi-worker":
-        # Keras 3's fit() fails under MultiWorkerMirroredStrategy before the first step: its symbolic
-        # build reduces the (sketch, color) tuple with strategy.reduce, which the collective strategy
-        # cannot do for a nest ("Attempt to convert a value (PerReplica:...) with an unsupported type");
-        # past that, reduce_per_replica reduces the scalar losses along axis 0 ("Invalid reduction
-        # dimension 0 for input with 0 dimensions"). Checked with TF 2.21 / Keras 3.15.
-        raise ConfigError(MULTI_WORKER_REFUSED)
+    # Refused, multi-worker: Keras 3's fit() fails under MultiWorkerMirroredStrategy before the
+    # first step. Its symbolic build reduces the (sketch, color) tuple with strategy.reduce, which
+    # the collective strategy cannot do for a nest ("Attempt to convert a value (PerReplica:...)
+    # with an unsupported type"); past that, reduce_per_replica reduces the scalar losses along
+    # axis 0 ("Invalid reduction dimension 0 for input with 0 dimensions"). TF 2.21 / Keras 3.15.
+    check_distribute_mode(mode)
     split_cpu_from_environment()
     gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
     if mode == "none" or (mode == "auto" and len(gpus) < 2):

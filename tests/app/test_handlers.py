@@ -240,5 +240,12 @@ def test_a_batch_colors_files_and_zips_with_one_palette_and_lists_the_bad_ones(t
     assert sizes == {"loose.png": (80, 120), "more.zip__sketches__a.png": (90, 90), "pair.png": (64, 64)}
     assert problems == ["more.zip/sketches/broken.png: not an image (unrecognized file contents)"]
     assert "broken.png" in problems_text
+    # At most max_batch_files images, loose or zipped; the rest are counted, never unpacked.
+    members, capped = handlers.batch_members(
+        [loose, pair, archive], tmp_path, UploadLimits(max_batch_files=2)
+    )
+    assert [label for label, _ in members] == ["loose.png", "pair.png"]
+    assert capped == ["2 more image(s) not colored: at most 2 a batch"]
+    assert not list(tmp_path.glob("0*_*.png"))  # nothing of the zip was written
     with pytest.raises(AppInputError, match="no image could be colored"):
         handlers.colorize_batch(models["pix2pix"], [inputs / "more.zip__missing.png"], tmp_path / "none.zip")
