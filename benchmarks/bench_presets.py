@@ -190,8 +190,10 @@ def _budget_callback(budget_seconds: float, cpu_clock: bool = False):
     return BudgetCallback()
 
 
-def preset_config(name: str, args: argparse.Namespace, run_dir: Path):
-    from sketch2color.config import RunConfig
+def preset_config(name: str, args: argparse.Namespace, run_dir: Path, overrides: dict | None = None):
+    """The preset's config at the benchmark's settings; ``overrides`` ({field: value}, any section's
+    field by its name, e.g. {"tv_weight": 10.0}) are applied last."""
+    from sketch2color.config import ConfigError, RunConfig
     from sketch2color.presets import apply_preset
 
     config = apply_preset(RunConfig(run_dir=str(run_dir)), name)
@@ -208,11 +210,20 @@ def preset_config(name: str, args: argparse.Namespace, run_dir: Path):
     config.train.export = False
     config.train.epochs = 1
     config.train.steps_per_epoch = None  # set to the steps done once training ends
+    config.train.ema_decay = getattr(args, "ema_decay", 0.0)
+    for key, value in (overrides or {}).items():
+        sections = [part for part in (config.data, config.train, config.model) if hasattr(part, key)]
+        if not sections:
+            raise ConfigError(f"{name}+{key}={value}: no setting {key!r} in data, train or model")
+        current = getattr(sections[0], key)
+        number = isinstance(current, (int, float)) and not isinstance(current, bool)
+        setattr(sections[0], key, type(current)(value) if number else value)
     config.data.validate()
+    config.train.validate()
     return config
 
 
-def train_preset(name: str, args: argparse.Namespace, run_dir: Path) -> dict:
+def train_preset(name: str, args: argparse.Namespace, run_dir: Path, overrides: dict | None = None) -> dict:
     """Train one preset for the budget; save config.json + the final checkpoint in run_dir."""
     import keras
 
@@ -222,10 +233,10 @@ def train_preset(name: str, args: argparse.Namespace, run_dir: Path) -> dict:
     from sketch2color.training import build_gan
     from sketch2color.training import callbacks as cb
 
-    config = preset_config(name, args, run_dir)
+    config = preset_config(name, args, run_dir, overrides)
     keras.backend.clear_session()
     gc.collect()
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(config.data.seed)
     splits = load_datasets(config.data, progress=False)
     with precision_policy(config.train.mixed_precision):
         start = time.perf_counter()
@@ -250,7 +261,8 @@ def train_preset(name: str, args: argparse.Namespace, run_dir: Path) -> dict:
         )
         config.train.steps_per_epoch = steps
         # What train() does before each validation and checkpoint (a no-op without batch norm).
-        cb.recalibrate_batch_norm(gan.generator, splits.train.take(config.train.bn_recalibration_batches))
+        for generator in filter(None, (gan.generator, gan.ema_generator)):  # both can be scored
+            cb.recalibrate_batch_norm(generator, splits.train.take(config.train.bn_recalibration_batches))
         run_dir.mkdir(parents=True, exist_ok=True)
         save_json(config, run_dir / CONFIG_FILE)
         checkpoint = cb.RunCheckpoint(gan, run_dir / CHECKPOINT_DIR, keep=1)
@@ -302,11 +314,14 @@ def validation_files(args: argparse.Namespace) -> list[Path]:
     return files[: args.eval_images]
 
 
-def evaluate_run(run_dir: Path, files: list[Path], args: argparse.Namespace) -> dict:
-    """The run scored like ``python -m sketch2color.evaluate --model RUN_DIR --no-fid``."""
+def evaluate_run(
+    run_dir: Path, files: list[Path], args: argparse.Namespace, averaged: bool | None = None
+) -> dict:
+    """The run scored like ``python -m sketch2color.evaluate --model RUN_DIR --no-fid``
+    (``averaged``: see ``evaluate.load_model``)."""
     from sketch2color.evaluation import evaluate
 
-    model = evaluate.load_model(run_dir)
+    model = evaluate.load_model(run_dir, averaged)
     assert model.source == "checkpoint", model.source
     result = evaluate.evaluate(
         model,

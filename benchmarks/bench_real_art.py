@@ -70,7 +70,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--image-size", type=int, default=128, help="training size (default 128)")
     parser.add_argument("--batch-size", type=int, default=4, help="every preset's batch (default 4)")
-    parser.add_argument("--presets", default=",".join(DEFAULT_PRESETS))
+    parser.add_argument(
+        "--presets",
+        help=f"comma-separated presets (default {','.join(DEFAULT_PRESETS)}; --quick: pix2pix,sgru-hints); "
+        "a variant adds settings: pix2pix+seed=1, pix2pix+tv_weight=10",
+    )
+    parser.add_argument(
+        "--ema-decay",
+        type=float,
+        default=0.999,
+        help="keep a weight average in every run and score both it and the trained weights (0: off)",
+    )
     parser.add_argument("--eval-images", type=int, default=300, help="val pairs scored (default 300)")
     parser.add_argument("--limit", type=int, help="use only the first N illustrations")
     parser.add_argument("--seed", type=int, default=0)
@@ -80,7 +90,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.limit, args.image_size, args.budget_seconds = args.limit or 200, 64, 10.0
-        args.presets, args.eval_images = "pix2pix,sgru-hints", 16
+        args.presets, args.eval_images = args.presets or "pix2pix,sgru-hints", 16
+    args.presets = args.presets or ",".join(DEFAULT_PRESETS)
     # What bench_presets' functions read from their own arguments.
     args.eval_batch_size, args.embedded_train, args.embedded_val = 8, 800, 80
     args.cpu_clock = True  # the budget is CPU time: a loaded machine does not shorten it
@@ -114,6 +125,18 @@ def make_pairs_once(faces: Path, limit: int | None, size: int = 256, val_fractio
         shutil.move(str(made), root)
     (root / "done").write_text("made by bench_real_art.py\n")
     return root
+
+
+def parse_variant(spec: str) -> tuple[str, dict]:
+    """ "pix2pix+tv_weight=10+seed=1" -> ("pix2pix", {"tv_weight": 10.0, "seed": 1})."""
+    name, *settings = spec.strip().split("+")
+    overrides = {}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        if not equals:
+            raise SystemExit(f"error: --presets {spec}: {setting!r} is not KEY=VALUE")
+        overrides[key] = json.loads(value) if value[:1].isdigit() or value[:1] == "-" else value
+    return name, overrides
 
 
 # --------------------------------------------------------------------------- scores
@@ -234,14 +257,22 @@ def main(argv=None) -> int:
     print(f"{len(train_files)} train / {len(list_images(Path(args.data) / 'val'))} val pairs in {args.data}")
     rows, models = [], {}
     with tempfile.TemporaryDirectory() as scratch:
-        for name in args.presets.split(","):
-            row = bench_presets.train_preset(name, args, Path(scratch) / name)
-            row["metrics"] = bench_presets.evaluate_run(Path(scratch) / name, val_files, args)["model"]
-            models[name] = evaluate.load_model(Path(scratch) / name)
-            row["interactive"] = interactive_scores(models[name], val_files, config, args)
-            rows.append(row)
-            print(f"{name}: {row['steps']} steps, PSNR {row['metrics']['psnr']:.2f}", file=sys.stderr)
-        samples = samples_picture(models, val_files, config, args, args.out.with_name("real_art_samples.png"))
+        for index, spec in enumerate(args.presets.split(",")):
+            name, overrides = parse_variant(spec)
+            run_dir = Path(scratch) / f"{index}-{name}"
+            trained = bench_presets.train_preset(name, args, run_dir, overrides)
+            # One training run, scored twice when it kept a weight average: the average does not
+            # change training, so the two rows differ only in the weights read out.
+            for averaged in (False, True) if args.ema_decay else (None,):
+                label = spec + (" (EMA)" if averaged else "")
+                row = dict(trained, preset=label, variant=spec, averaged=bool(averaged))
+                row["metrics"] = bench_presets.evaluate_run(run_dir, val_files, args, averaged)["model"]
+                models[label] = evaluate.load_model(run_dir, averaged)
+                row["interactive"] = interactive_scores(models[label], val_files, config, args)
+                rows.append(row)
+                print(f"{label}: {row['steps']} steps, PSNR {row['metrics']['psnr']:.2f}", file=sys.stderr)
+        shown = {label: model for label, model in models.items() if "+" not in label}
+        samples = samples_picture(shown, val_files, config, args, args.out.with_name("real_art_samples.png"))
     baselines = bench_presets.baselines(val_files, args)
     baselines["mean_image"] = mean_image_baseline(train_files, val_files, config, args)
     hints_plot = plot_hints(rows, args.out.with_name("real_art_hints.png"))

@@ -292,6 +292,14 @@ class TrainConfig:
     tv_weight: float = option(
         0.0, "--tv-weight", "weight of the total-variation loss (default 0; reference: 1e-2)", minimum=0.0
     )
+    ema_decay: float = option(
+        0.0,
+        "--ema-decay",
+        "keep an exponential moving average of the generator's weights with this decay (e.g. 0.999; "
+        "default 0: off) and use it for validation, previews, export and evaluate",
+        minimum=0.0,
+        below=1.0,
+    )
     vgg_weights: str = option(
         "imagenet",
         "--vgg-weights",

@@ -66,6 +66,7 @@ FIXED_ON_RESUME = {
     ("model", "generator_kwargs"),
     ("model", "discriminator_kwargs"),
     ("train", "steps_per_epoch"),
+    ("train", "ema_decay"),  # whether the checkpoints hold a weight average at all
 }
 
 
@@ -309,16 +310,22 @@ def _as_config_error(what: str):
 
 
 def restore_generator(
-    run_dir: str | Path, config: RunConfig | None = None
+    run_dir: str | Path, config: RunConfig | None = None, averaged: bool | None = None
 ) -> tuple[keras.Model, RunConfig, str]:
     """(the run's generator rebuilt in float32 with the newest readable checkpoint's weights, its
-    config, that checkpoint's prefix); FileNotFoundError when the run has no checkpoint yet."""
+    config, that checkpoint's prefix); FileNotFoundError when the run has no checkpoint yet.
+
+    ``averaged``: the moving average of the weights (``--ema-decay``) or the trained weights
+    themselves; by default the average when the run kept one."""
     config = config or load_run_config(run_dir)
+    averaged = bool(config.train.ema_decay) if averaged is None else averaged
+    if averaged and not config.train.ema_decay:
+        raise ConfigError(f"{run_dir}: this run kept no weight average (it was trained without --ema-decay)")
     with precision_policy(False):
         generator = build_generator_for(config)
-    prefix = restore_newest_readable(
-        tf.train.Checkpoint(generator=generator), Path(run_dir) / CHECKPOINT_DIR, True
-    )
+    # The checkpoint's name for the averaged copy: see training.callbacks.RunCheckpoint.
+    parts = {"ema_generator" if averaged else "generator": generator}
+    prefix = restore_newest_readable(tf.train.Checkpoint(**parts), Path(run_dir) / CHECKPOINT_DIR, True)
     if prefix is None:
         raise FileNotFoundError(f"{run_dir}: no checkpoint yet")
     return generator, config, prefix

@@ -569,6 +569,17 @@ def check_vs_torch_benchmark(step, argv, result, ws) -> None:
         check_benchmark(step, argv, result, ws)
 
 
+def check_real_art_benchmark(step, argv, result, ws) -> None:
+    """With ../shared beside the checkout: the table (both weight copies of each run); without it,
+    exit 2 naming where the images are expected."""
+    if not (REPO.parent / "shared" / "data" / "anime_faces").is_dir():
+        assert result.returncode == 2 and "anime_faces" in result.stderr, describe(result)
+        return
+    check_benchmark(step, argv, result, ws)
+    assert "pix2pix+tv_weight=10 (EMA)" in result.stdout, describe(result)
+    assert (ws.cwd / "bench" / "real_art.json").is_file(), describe(result)
+
+
 # The several-machines example, as the shell passes it (quotes removed).
 README_TF_CONFIG = (
     'TF_CONFIG={"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
@@ -689,6 +700,12 @@ HANDLERS = (
             "bench/presets.md",
         ),
         check_benchmark,
+    ),
+    Handler(
+        ("python", "benchmarks/bench_real_art.py"),
+        "run, + --quick (200 faces, 64 px, 10 CPU-s) on pix2pix and a TV variant, written into the workspace",
+        ("--quick", "--presets", "pix2pix,pix2pix+tv_weight=10", "--out", "bench/real_art.md"),
+        check_real_art_benchmark,
     ),
     Handler(
         ("python", "benchmarks/bench_distribute.py"),

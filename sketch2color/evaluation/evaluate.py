@@ -35,7 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sketch2color import runs
-from sketch2color.config import DataConfig
+from sketch2color.config import ConfigError, DataConfig
 from sketch2color.data.conditioning import split_input
 from sketch2color.data.files import bad_file_lines, find_pair_files, output_dir_problem, scan_pair_files
 from sketch2color.data.pipeline import conditioning_spec, file_check_cache, make_dataset, resolve_data_root
@@ -78,9 +78,13 @@ class LoadedModel:
 # --------------------------------------------------------------------------- model
 
 
-def load_model(path: str | Path) -> LoadedModel:
+def load_model(path: str | Path, averaged: bool | None = None) -> LoadedModel:
     """Load a run dir (export or latest checkpoint), an export dir, a SavedModel dir or a
-    ``.keras`` generator file (loaded with ``safe_mode=True``)."""
+    ``.keras`` generator file (loaded with ``safe_mode=True``).
+
+    ``averaged`` (run directories only) reads the checkpoint's weight average (True) or its
+    trained weights (False) of an ``--ema-decay`` run; by default what the export holds, the average.
+    """
     path = Path(path).expanduser()
     if not path.exists():
         raise EvaluationError(f"{path}: no such model (expected a run directory or an exported model)")
@@ -93,8 +97,14 @@ def load_model(path: str | Path) -> LoadedModel:
     run_dir = runs.find_run_dir(path)
     config = runs.load_run_config(run_dir) if run_dir else None
     checkpoint = runs.latest_checkpoint(path) if runs.is_run_dir(path) else None
-    if checkpoint and (saved is None or _newer(checkpoint + ".index", saved / "saved_model.pb")):
-        return _from_checkpoint(config, run_dir)
+    if averaged is not None and not checkpoint:
+        raise EvaluationError(
+            f"{path}: choosing the averaged or trained weights needs a run directory with a checkpoint"
+        )
+    if checkpoint and (
+        averaged is not None or saved is None or _newer(checkpoint + ".index", saved / "saved_model.pb")
+    ):
+        return _from_checkpoint(config, run_dir, averaged)
     if saved is not None:
         return _from_export(saved, config, run_dir)
     if run_dir == path:
@@ -130,10 +140,13 @@ def _from_export(saved: Path, config, run_dir: Path | None) -> LoadedModel:
     )
 
 
-def _from_checkpoint(config, run_dir: Path) -> LoadedModel:
+def _from_checkpoint(config, run_dir: Path, averaged: bool | None = None) -> LoadedModel:
     """The run's generator rebuilt from its config, restored from its newest readable checkpoint
     (a damaged newest one is skipped with a warning), and wrapped like an export."""
-    generator, _, checkpoint = runs.restore_generator(run_dir, config)
+    try:
+        generator, _, checkpoint = runs.restore_generator(run_dir, config, averaged)
+    except ConfigError as error:
+        raise EvaluationError(str(error)) from None
     # The same wrapper as the export: identical resizing, padding and uint8 rounding.
     colorizer = Colorizer(generator, config.data.image_size, conditioning_spec(config.data))
     predict, palette_colors, uses_hints = _serving_function(colorizer)

@@ -41,7 +41,8 @@ class NonFiniteLossError(RuntimeError):
 
 
 class RunCheckpoint:
-    """Generator, discriminator, both optimizers and the epoch counter, in one tf.train checkpoint.
+    """Generator, discriminator, both optimizers, the epoch counter and, with ``--ema-decay``, the
+    generator's weight average, in one tf.train checkpoint.
 
     A checkpoint is written at most once per step: TensorFlow writes ``ckpt-N`` in place, so a
     second save of the same step (the epoch end right after a periodic save) could be killed
@@ -56,6 +57,8 @@ class RunCheckpoint:
         self.gan = gan
         self.directory = Path(directory)
         parts = dict(generator=gan.generator, g_optimizer=gan.g_optimizer, epoch=self.epoch)
+        if gan.ema_generator is not None:  # --ema-decay; runs.restore_generator reads it by this name
+            parts.update(ema_generator=gan.ema_generator)
         if gan.discriminator is not None:  # no adversary in the reconstruction-only baseline
             parts.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
         self.checkpoint = tf.train.Checkpoint(**parts)

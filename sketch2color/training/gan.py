@@ -70,6 +70,11 @@ class Pix2Pix(keras.Model):
     The generator loss is ``adversarial + l1_weight L1 + l2_weight L2 + feature_weight VGG +
     tv_weight TV``. With ``discriminator=None`` there is no adversary: a plain encoder-decoder
     trained on its reconstruction terms (the ConvNet-L2 baseline).
+
+    With ``ema_generator`` (a second, identically built generator) each step also updates an
+    exponential moving average of the generator's weights into it (Yazici et al. 2019, "The
+    Unusual Effectiveness of Averaging in GAN Training"); ``inference_generator`` is that copy,
+    and ``test_step`` scores it.
     """
 
     def __init__(
@@ -82,6 +87,8 @@ class Pix2Pix(keras.Model):
         feature_weight: float = 0.0,
         tv_weight: float = 0.0,
         feature_loss=None,
+        ema_generator: keras.Model | None = None,
+        ema_decay: float = 0.999,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,6 +104,15 @@ class Pix2Pix(keras.Model):
         self.tv_weight = float(tv_weight)
         self.feature_loss = feature_loss
         self.adversarial_loss = adversarial_loss
+        if ema_generator is not None:
+            if not 0.0 < ema_decay < 1.0:
+                raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+            if len(ema_generator.weights) != len(generator.weights):
+                raise ValueError("ema_generator must be a second copy of the generator (same weights)")
+            ema_generator.set_weights(generator.get_weights())
+            ema_generator.trainable = False  # updated by averaging, never by a gradient
+        self.ema_generator = ema_generator
+        self.ema_decay = float(ema_decay)
         # A conditional D judges (sketch, image) pairs; an unconditional one the image alone.
         self.conditional = discriminator is not None and _is_conditional(discriminator)
         names = ["gen_total_loss", "gen_l1_loss"]
@@ -157,11 +173,44 @@ class Pix2Pix(keras.Model):
             if net is not None
         )
 
+    @property
+    def inference_generator(self) -> keras.Model:
+        """The generator users get: the weight average when there is one (validation, previews,
+        export, evaluate), else the trained generator itself."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
     def call(self, inputs, training=False):
         """Colorize: run the generator on a sketch batch (or a dict with a "sketch" entry)."""
         if isinstance(inputs, dict):
             inputs = inputs["sketch"]
         return self.generator(inputs, training=training)
+
+    def _update_weight_average(self):
+        """ema <- d ema + (1 - d) weights, with d = min(ema_decay, (1 + n) / (10 + n)) at step n.
+
+        The warm-up (``tf.train.ExponentialMovingAverage``'s num_updates rule) keeps a short run's
+        average from being dominated by its first, untrained weights. Non-trainable weights (batch
+        norm's moving statistics) are copied; recalibration then redoes them under the average.
+        """
+        steps = tf.cast(self.g_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        # By position in .weights: the copy is frozen (trainable=False), so its own split differs.
+        pairs = list(zip(self.ema_generator.weights, self.generator.weights))
+
+        def average_step(average, weight):
+            return average.assign_sub((1.0 - decay) * (average - tf.cast(weight, average.dtype)))
+
+        def copy_step(average, weight):
+            return average.assign(tf.cast(weight, average.dtype))
+
+        def update(strategy):
+            # Cross-replica: each replica's copy of the average follows its (equal) generator copy.
+            for average, weight in pairs:
+                strategy.extended.update(
+                    average, average_step if weight.trainable else copy_step, args=(weight,)
+                )
+
+        tf.distribute.get_replica_context().merge_call(update)
 
     def _unpack(self, data):
         """Split a batch into (sketch, color): a (sketch, color) tuple or a dict with both keys.
@@ -186,9 +235,10 @@ class Pix2Pix(keras.Model):
             return self.discriminator([sketch, image], training=training)
         return self.discriminator(image, training=training)
 
-    def _per_example_losses(self, sketch, color, training):
-        """Run G once and D on the real and the fake pair; return each loss per example (B,)."""
-        fake = self.generator(sketch, training=training)  # (B, H, W, 3)
+    def _per_example_losses(self, sketch, color, training, generator=None):
+        """Run G (``generator``: another copy, e.g. the average) once and D on the real and the
+        fake pair; return each loss per example (B,)."""
+        fake = (generator or self.generator)(sketch, training=training)  # (B, H, W, 3)
         losses = {"gen_l1_loss": l1_loss(color, fake)}
         total = self.l1_weight * losses["gen_l1_loss"]
         if self.l2_weight:
@@ -260,13 +310,17 @@ class Pix2Pix(keras.Model):
             disc_variables = self.discriminator.trainable_variables
             disc_gradients = disc_tape.gradient(scaled_disc_loss, disc_variables)
             self.d_optimizer.apply_gradients(zip(disc_gradients, disc_variables))
+        if self.ema_generator is not None:
+            self._update_weight_average()
 
         return self._update_trackers(per_example, gen_regularization, disc_regularization)
 
     def test_step(self, data):
         """The training losses without any update: no dropout, no batch-norm statistic changes."""
         sketch, color = self._unpack(data)
-        per_example = self._per_example_losses(sketch, color, training=False)
+        per_example = self._per_example_losses(
+            sketch, color, training=False, generator=self.inference_generator
+        )
         disc_regularization = (
             self._regularization_loss(self.discriminator)
             if self.discriminator is not None

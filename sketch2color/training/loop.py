@@ -74,8 +74,9 @@ def build_gan(config: RunConfig, steps_per_epoch: int, sync_bn: bool = False):
         return FusedAdam(rate, beta_1=train.beta_1)
 
     generator, discriminator = build_generator_for(config), build_discriminator_for(config)
+    ema_generator = build_generator_for(config) if train.ema_decay else None
     if sync_bn:
-        for network in filter(None, (generator, discriminator)):  # None: no adversary
+        for network in filter(None, (generator, discriminator, ema_generator)):  # None: no adversary
             synchronize_batch_norm(network)
     gan = Pix2Pix(
         generator,
@@ -86,6 +87,8 @@ def build_gan(config: RunConfig, steps_per_epoch: int, sync_bn: bool = False):
         feature_weight=train.feature_weight,
         tv_weight=train.tv_weight,
         feature_loss=build_feature_loss(config),
+        ema_generator=ema_generator,
+        ema_decay=train.ema_decay or 0.999,
     )
     # Off: Keras' "auto" (XLA on one GPU; never on CPU nor under tf.distribute).
     gan.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=True if train.jit_compile else "auto")
@@ -168,13 +171,14 @@ def train(
             print(f"resuming from {resumed_from} (step {checkpoint.step})", file=sys.stderr)
         runs.trim_history(run_dir / runs.HISTORY_FILE, checkpoint.step // steps_per_epoch)
         sketches, targets = _preview_batch(splits, config.data, config.train.preview_samples)
+        shown = gan.inference_generator  # the weight average with --ema-decay
         callbacks = [
             cb.ThroughputCallback(config.data.batch_size),
             # First: validation, previews, metrics, the checkpoint and the export use its statistics.
-            cb.BatchNormRecalibration(gan.generator, splits.train, config.train.bn_recalibration_batches),
-            cb.PreviewCallback(gan.generator, sketches, targets, run_dir / runs.PREVIEW_DIR),
+            cb.BatchNormRecalibration(shown, splits.train, config.train.bn_recalibration_batches),
+            cb.PreviewCallback(shown, sketches, targets, run_dir / runs.PREVIEW_DIR),
             # Before CSVLogger and TensorBoard: they write the val_psnr/val_ssim/... it adds to the logs.
-            *build_metrics_callback(config, gan.generator, splits, fid_asked),
+            *build_metrics_callback(config, shown, splits, fid_asked),
             keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY_FILE), append=True),
             cb.LossCurvesCallback(run_dir / runs.HISTORY_FILE, run_dir / runs.LOSSES_PNG),
             keras.callbacks.TensorBoard(str(run_dir / runs.LOGS_DIR), write_graph=False),
@@ -205,7 +209,7 @@ def train(
         export_dir = None
         if config.train.export:
             export_dir = export_generator(
-                gan.generator,
+                shown,
                 run_dir / runs.EXPORT_DIR,
                 config.data.image_size,
                 conditioning_spec(config.data),
