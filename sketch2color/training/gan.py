@@ -180,10 +180,12 @@ class Pix2Pix(keras.Model):
         return self.ema_generator if self.ema_generator is not None else self.generator
 
     def call(self, inputs, training=False):
-        """Colorize: run the generator on a sketch batch (or a dict with a "sketch" entry)."""
+        """Colorize: run the generator on a sketch batch (or a dict with a "sketch" entry); at
+        inference the weight average when there is one, as the export does."""
         if isinstance(inputs, dict):
             inputs = inputs["sketch"]
-        return self.generator(inputs, training=training)
+        generator = self.generator if training else self.inference_generator
+        return generator(inputs, training=training)
 
     def _update_weight_average(self):
         """ema <- d ema + (1 - d) weights, with d = min(ema_decay, (1 + n) / (10 + n)) at step n.

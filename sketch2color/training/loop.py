@@ -88,7 +88,7 @@ def build_gan(config: RunConfig, steps_per_epoch: int, sync_bn: bool = False):
         tv_weight=train.tv_weight,
         feature_loss=build_feature_loss(config),
         ema_generator=ema_generator,
-        ema_decay=train.ema_decay or 0.999,
+        ema_decay=train.ema_decay,
     )
     # Off: Keras' "auto" (XLA on one GPU; never on CPU nor under tf.distribute).
     gan.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=True if train.jit_compile else "auto")

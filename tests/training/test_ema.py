@@ -68,6 +68,8 @@ def test_validation_scores_the_average_not_the_trained_weights():
     from_average = np.abs(gan.ema_generator(sketch, training=False).numpy() - color).mean()
     from_trained = np.abs(gan.generator(sketch, training=False).numpy() - color).mean()
     assert logs["gen_l1_loss"] == pytest.approx(from_average, rel=1e-5)
+    # model(sketch) at inference colorizes with the average too, as the export does.
+    np.testing.assert_allclose(gan(sketch).numpy(), gan.ema_generator(sketch, training=False).numpy())
     assert abs(from_average - from_trained) > 1e-3
 
 
