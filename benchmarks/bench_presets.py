@@ -216,6 +216,8 @@ def preset_config(name: str, args: argparse.Namespace, run_dir: Path, overrides:
         if not sections:
             raise ConfigError(f"{name}+{key}={value}: no setting {key!r} in data, train or model")
         current = getattr(sections[0], key)
+        if isinstance(current, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{name}+{key}={value}: {key} is true or false")
         number = isinstance(current, (int, float)) and not isinstance(current, bool)
         setattr(sections[0], key, type(current)(value) if number else value)
     config.data.validate()
