@@ -317,10 +317,11 @@ def validation_files(args: argparse.Namespace) -> list[Path]:
 
 
 def evaluate_run(
-    run_dir: Path, files: list[Path], args: argparse.Namespace, averaged: bool | None = None
+    run_dir: Path, files: list[Path], args: argparse.Namespace, averaged: bool | None = None, extractor=None
 ) -> dict:
     """The run scored like ``python -m sketch2color.evaluate --model RUN_DIR --no-fid``
-    (``averaged``: see ``evaluate.load_model``)."""
+    (``averaged``: see ``evaluate.load_model``), or with FID/KID when given an Inception
+    ``extractor`` (``metrics.InceptionFeatureExtractor``)."""
     from sketch2color.evaluation import evaluate
 
     model = evaluate.load_model(run_dir, averaged)
@@ -331,7 +332,7 @@ def evaluate_run(
         model.run_config.data,
         args.image_size,
         args.eval_batch_size,
-        extractor=None,
+        extractor=extractor,
         samples=0,
         progress=False,
     )

@@ -10,7 +10,9 @@
 2. Training and scoring: ``bench_presets`` (the same code as the embedded-data comparison) trains
    each preset for ``--budget-seconds`` of the process's CPU time after its first (tracing) step
    on the train pairs (CPU time, so other load on the machine slows a preset without cutting it),
-   then scores it on the first ``--eval-images`` val pairs like ``evaluate --no-fid``.
+   then scores it on the first ``--eval-images`` val pairs like ``evaluate`` (FID/KID too when the
+   InceptionV3 weights are on disk: the Keras cache or ``--inception-weights FILE``; the benchmark
+   never downloads them, and says so in the table when they are absent).
    Baselines on the same images: the sketch as the output, the flat mean color, and the mean
    training image (the pixel-wise mean of the training targets).
 3. Interactive scores (Zhang et al. 2017, "Real-Time User-Guided Image Colorization"): hint models
@@ -19,6 +21,9 @@
    ``real_art_hints.png``.
 4. ``real_art_samples.png``: 8 val sketches | each preset | truth. It is made from the real
    images, so it stays on this machine (git-ignored): their artists' rights are not ours.
+
+``--merge`` adds this run's presets to the report already at ``--out`` (made with the same
+settings), so a long comparison can be run in parts.
 
 ``--quick`` (for a smoke run): 200 faces, 64 px, a 10 s budget, two presets, 16 images. Without
 the faces folder the script says where it expects them and exits 2.
@@ -50,6 +55,7 @@ from sketch2color.data.conditioning import extract_palette  # noqa: E402
 from sketch2color.data.embedded import default_cache_dir  # noqa: E402
 from sketch2color.data.files import list_images  # noqa: E402
 from sketch2color.evaluation import evaluate, metrics  # noqa: E402
+from sketch2color.models.pretrained import keras_cache_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO.parent / "shared" / "data" / "anime_faces"
@@ -81,11 +87,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0.999,
         help="keep a weight average in every run and score both it and the trained weights (0: off)",
     )
+    parser.add_argument(
+        "--inception-weights",
+        help="InceptionV3 weights file for FID/KID (default: the Keras cache's copy when it is there; "
+        "without one the table says FID was not computed)",
+    )
     parser.add_argument("--eval-images", type=int, default=300, help="val pairs scored (default 300)")
     parser.add_argument("--limit", type=int, help="use only the first N illustrations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vgg-weights", default="random", help="VGG16 weights of the feature loss")
     parser.add_argument("--out", type=Path, default=RESULTS / "real_art.md")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of --out's earlier run (same settings) and add or replace this run's presets",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 faces, 64 px, 10 s, 2 presets")
     args = parser.parse_args(argv)
     if args.quick:
@@ -143,6 +159,22 @@ def parse_variant(spec: str) -> tuple[str, dict]:
 
 
 # --------------------------------------------------------------------------- scores
+
+
+def inception_weights_file(option: str | None) -> tuple[Path | None, str]:
+    """The InceptionV3 weights file for FID/KID, and the table's note on it (never downloads)."""
+    if option:
+        path = Path(option).expanduser()
+        if not path.is_file():
+            raise SystemExit(f"error: --inception-weights {path}: file not found")
+        return path, f"FID/KID with the InceptionV3 weights in {path}"
+    cached = keras_cache_dir() / metrics.INCEPTION_WEIGHTS_FILE
+    if cached.is_file():
+        return cached, f"FID/KID with the InceptionV3 weights in {cached}"
+    return None, (
+        f"FID/KID not computed: the InceptionV3 weights are not on disk ({cached}); "
+        "put the file there or pass --inception-weights FILE"
+    )
 
 
 def batches(files, config, args):
@@ -253,12 +285,14 @@ def main(argv=None) -> int:
         return 2
     start = time.perf_counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    earlier = earlier_report(args) if args.merge else None
     args.data = str(make_pairs_once(args.faces, args.limit))
     val_files = bench_presets.validation_files(args)
     config = bench_presets.preset_config("pix2pix", args, Path(tempfile.gettempdir())).data
     train_files = sorted(list_images(Path(args.data) / "train"))
     print(f"{len(train_files)} train / {len(list_images(Path(args.data) / 'val'))} val pairs in {args.data}")
-    rows, models = [], {}
+    inception_file, fid_note = inception_weights_file(args.inception_weights)
+    rows, models, baseline_fids = [], {}, {}
     with tempfile.TemporaryDirectory() as scratch:
         for index, spec in enumerate(args.presets.split(",")):
             name, overrides = parse_variant(spec)
@@ -269,7 +303,13 @@ def main(argv=None) -> int:
             for averaged in (False, True) if args.ema_decay else (None,):
                 label = spec + (" (EMA)" if averaged else "")
                 row = dict(trained, preset=label, variant=spec, averaged=bool(averaged))
-                row["metrics"] = bench_presets.evaluate_run(run_dir, val_files, args, averaged)["model"]
+                extractor = inception_file and metrics.InceptionFeatureExtractor(inception_file)
+                scored = bench_presets.evaluate_run(run_dir, val_files, args, averaged, extractor)
+                row["metrics"] = scored["model"]
+                for name in ("sketch", "mean_color"):  # the baselines' FID/KID: the same in every run
+                    baseline_fids.setdefault(
+                        name, {k: scored[f"baseline_{name}"].get(k) for k in ("fid", "kid")}
+                    )
                 models[label] = evaluate.load_model(run_dir, averaged)
                 row["interactive"] = interactive_scores(models[label], val_files, config, args)
                 rows.append(row)
@@ -278,13 +318,21 @@ def main(argv=None) -> int:
         samples = samples_picture(shown, val_files, config, args, args.out.with_name("real_art_samples.png"))
     baselines = bench_presets.baselines(val_files, args)
     baselines["mean_image"] = mean_image_baseline(train_files, val_files, config, args)
+    for name, fids in baseline_fids.items():
+        baselines[name].update(fids)
+    command = shlex.join(["python", "benchmarks/bench_real_art.py", *(argv or sys.argv[1:])])
+    if earlier:  # this run's rows replace the earlier run's rows of the same variants
+        ours = {row["variant"] for row in rows}
+        rows = [row for row in earlier["presets"] if row["variant"] not in ours] + rows
+        command = f"{earlier['command']}` then `{command}"
     hints_plot = plot_hints(rows, args.out.with_name("real_art_hints.png"))
     report = {
         "settings": {key: str(value) for key, value in vars(args).items()},
-        "command": shlex.join(["python", "benchmarks/bench_real_art.py", *(argv or sys.argv[1:])]),
+        "command": command,
         "presets": rows,
         "baselines": baselines,
         "eval_images": len(val_files),
+        "fid_note": fid_note,
         "seconds": time.perf_counter() - start,
     }
     args.out.with_suffix(".json").write_text(json.dumps(bench_presets._json_safe(report), indent=2) + "\n")
@@ -294,21 +342,77 @@ def main(argv=None) -> int:
     return 0
 
 
+MERGE_SETTINGS = (
+    "faces",
+    "budget_seconds",
+    "image_size",
+    "batch_size",
+    "eval_images",
+    "limit",
+    "seed",
+    "vgg_weights",
+)
+
+
+def earlier_report(args) -> dict | None:
+    """--out's JSON from an earlier run with the same settings (None when there is none yet)."""
+    path = args.out.with_suffix(".json")
+    if not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text())
+        before = {key: report["settings"][key] for key in MERGE_SETTINGS}
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise SystemExit(f"error: --merge: {path} is not a report of this benchmark ({error})") from None
+    now = {key: str(getattr(args, key)) for key in MERGE_SETTINGS}
+    differing = [
+        f"{key} {before[key]} there, {now[key]} now" for key in MERGE_SETTINGS if before[key] != now[key]
+    ]
+    if differing:
+        raise SystemExit(f"error: --merge: {path} was made with other settings: {'; '.join(differing)}")
+    return report
+
+
+def input_label(row: dict) -> str:
+    """What the model was given: its base input, plus the conditioning taken from the target."""
+    label = {"gray": "gray of the target", "edges": "edges of the target"}.get(
+        row["input_mode"], row["input_mode"]
+    )
+    if row.get("hints"):
+        label += " + hints"
+    if row.get("palette"):
+        label += " + true palette"
+    return label
+
+
 def table(report: dict) -> str:
     """The Markdown table: presets, then baselines, then the interactive scores."""
     lines = [
         "# Presets on real anime illustrations, same CPU budget",
         "",
-        f"Command: `{report['command']}`; {report['eval_images']} val pairs scored like `evaluate --no-fid`.",
+        f"Command: `{report['command']}`; {report['eval_images']} val pairs scored like `evaluate`. "
+        f"{report.get('fid_note', 'FID/KID not computed')}.",
         "",
-        "| preset | steps | images/s | L1 ↓ | L2 ↓ | PSNR ↑ | SSIM ↑ |",
-        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    with_fid = any(row["metrics"].get("fid") is not None for row in report["presets"])
+    fid_header = " FID ↓ | KID ↓ |" if with_fid else ""
+    lines += [
+        "| preset | input | steps | images/s | L1 ↓ | L2 ↓ | PSNR ↑ | SSIM ↑ |" + fid_header,
+        "|---|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if with_fid else ""),
+    ]
+
+    def fid_cells(m: dict) -> str:
+        if not with_fid:
+            return ""
+        if m.get("fid") is None:
+            return " - | - |"
+        return f" {m['fid']:.1f} | {m['kid']:.4f} |"
+
     for row in report["presets"]:
         m = row["metrics"]
         lines.append(
-            f"| {row['preset']} | {row['steps']} | {row['images_per_sec']:.2f} | {m['l1']:.2f} "
-            f"| {m['l2']:.1f} | {m['psnr']:.2f} | {m['ssim']:.4f} |"
+            f"| {row['preset']} | {input_label(row)} | {row['steps']} | {row['images_per_sec']:.2f} "
+            f"| {m['l1']:.2f} | {m['l2']:.1f} | {m['psnr']:.2f} | {m['ssim']:.4f} |" + fid_cells(m)
         )
     for name, label in (
         ("sketch", "sketch as output"),
@@ -317,17 +421,33 @@ def table(report: dict) -> str:
     ):
         m = report["baselines"][name]
         figures = f"{m['l1']:.2f} | {m['l2']:.1f} | {m['psnr']:.2f} | {m['ssim']:.4f}"
-        lines.append(f"| baseline: {label} | - | - | {figures} |")
-    interactive = [row for row in report["presets"] if row["interactive"]]
-    if interactive:
+        lines.append(f"| baseline: {label} | - | - | - | {figures} |" + fid_cells(m))
+    lines += [
+        "",
+        "Hint models are scored here with hints sampled from each target (the validation sampling of "
+        "training), palette models with the target's own palette; their scores without that help are "
+        "the interactive ones below (hints_0, other_palette).",
+    ]
+    hinted = [row for row in report["presets"] if "hints_0" in row["interactive"]]
+    if hinted:
         lines += [
             "",
-            "Interactive (PSNR, dB): "
-            + "; ".join(
-                f"{row['preset']}: " + ", ".join(f"{k} {v:.2f}" for k, v in row["interactive"].items())
-                for row in interactive
-            ),
+            "PSNR (dB) against the number of hints from the ground truth (Zhang et al. 2017's protocol):",
+            "",
+            "| preset | " + " | ".join(str(n) for n in HINT_COUNTS) + " | 10 hints - 0 |",
+            "|---|" + "---:|" * (len(HINT_COUNTS) + 1),
         ]
+        for row in hinted:
+            scores = row["interactive"]
+            cells = " | ".join(f"{scores[f'hints_{n}']:.2f}" for n in HINT_COUNTS)
+            lines.append(f"| {row['preset']} | {cells} | {scores['hints_10'] - scores['hints_0']:+.2f} |")
+    paletted = [row for row in report["presets"] if "true_palette" in row["interactive"]]
+    if paletted:
+        lines += ["", "PSNR (dB) with the target's own palette and with another image's:", ""]
+        lines += ["| preset | true palette | other palette | difference |", "|---|---:|---:|---:|"]
+        for row in paletted:
+            true, other = row["interactive"]["true_palette"], row["interactive"]["other_palette"]
+            lines.append(f"| {row['preset']} | {true:.2f} | {other:.2f} | {true - other:+.2f} |")
     return "\n".join(lines) + "\n"
 
 

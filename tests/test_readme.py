@@ -577,6 +577,8 @@ def check_real_art_benchmark(step, argv, result, ws) -> None:
         return
     check_benchmark(step, argv, result, ws)
     assert "pix2pix+tv_weight=10 (EMA)" in result.stdout, describe(result)
+    # FID/KID columns when InceptionV3 weights are on disk, else a line saying they were not computed
+    assert "FID ↓" in result.stdout or "FID/KID not computed" in result.stdout, describe(result)
     assert (ws.cwd / "bench" / "real_art.json").is_file(), describe(result)
 
 
