@@ -219,8 +219,11 @@ def recalibrate_batch_norm(model: keras.Model, batches) -> int:
         return 0
     dropouts = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dropout)]
     momenta, rates = [layer.momentum for layer in norms], [layer.rate for layer in dropouts]
+    frozen = [not layer.trainable for layer in norms]
     for layer in dropouts:
         layer.rate = 0.0
+    for layer in norms:  # a frozen Keras batch norm ignores training=True (the weight average is frozen)
+        layer.trainable = True
     count = 0
     try:
         for count, (inputs, _) in enumerate(batches, start=1):
@@ -228,8 +231,9 @@ def recalibrate_batch_norm(model: keras.Model, batches) -> int:
                 layer.momentum = (count - 1) / count
             model(inputs, training=True)  # eager, so the momentum set just above is the one used
     finally:
-        for layer, momentum in zip(norms, momenta):
+        for layer, momentum, was_frozen in zip(norms, momenta, frozen):
             layer.momentum = momentum
+            layer.trainable = not was_frozen
         for layer, rate in zip(dropouts, rates):
             layer.rate = rate
     return count

@@ -44,6 +44,20 @@ def test_moving_statistics_become_the_mean_batch_statistics():
     assert model.get_layer("drop").rate == pytest.approx(0.5)
 
 
+def test_a_frozen_model_is_recalibrated_too():
+    """The weight average is a frozen copy (trainable=False), and a frozen Keras batch norm runs in
+    inference mode even under training=True: recalibration must still recompute its statistics."""
+    model, features = conv_bn_model()
+    model.trainable = False
+    batch = np.random.default_rng(3).normal(4.0, 3.0, (6, 8, 8, 3)).astype(np.float32)
+    assert cb.recalibrate_batch_norm(model, [(batch, None)]) == 1
+    bn = model.get_layer("bn")
+    computed = features(batch).numpy()
+    np.testing.assert_allclose(bn.moving_mean.numpy(), computed.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), computed.var(axis=(0, 1, 2)), rtol=1e-4, atol=1e-4)
+    assert not bn.trainable and not model.trainable_weights  # frozen again afterwards
+
+
 def test_inference_after_recalibration_on_one_batch_equals_batch_statistics():
     """One batch: the U-Net at training=False reproduces batch-statistics outputs without dropout."""
     keras.utils.set_random_seed(1)
