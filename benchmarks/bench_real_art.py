@@ -17,8 +17,10 @@
    training image (the pixel-wise mean of the training targets).
 3. Interactive scores (Zhang et al. 2017, "Real-Time User-Guided Image Colorization"): hint models
    get 0, 1, 2, 5, 10, 20, 50 hints taken from the ground truth (random hint cells, each the true
-   cell color); palette models the true image's palette and another image's. Plotted to
-   ``real_art_hints.png``.
+   cell color); palette models the true image's palette and another image's, on the first
+   ``--interactive-images`` val pairs (100: every hint count is a full pass). Plotted to
+   ``real_art_hints.png``. The report is rewritten after every preset, so a stopped run keeps
+   the presets it finished.
 4. ``real_art_samples.png``: 8 val sketches | each preset | truth. It is made from the real
    images, so it stays on this machine (git-ignored): their artists' rights are not ours.
 
@@ -93,6 +95,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "without one the table says FID was not computed)",
     )
     parser.add_argument("--eval-images", type=int, default=300, help="val pairs scored (default 300)")
+    parser.add_argument(
+        "--interactive-images",
+        type=int,
+        default=100,
+        help="val pairs of the hint and palette sweeps (default 100: each hint count is a full pass)",
+    )
     parser.add_argument("--limit", type=int, help="use only the first N illustrations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vgg-weights", default="random", help="VGG16 weights of the feature loss")
@@ -107,6 +115,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.quick:
         args.limit, args.image_size, args.budget_seconds = args.limit or 200, 64, 10.0
         args.presets, args.eval_images = args.presets or "pix2pix,sgru-hints", 16
+        args.interactive_images = min(args.interactive_images, 16)
     args.presets = args.presets or ",".join(DEFAULT_PRESETS)
     # What bench_presets' functions read from their own arguments.
     args.eval_batch_size, args.embedded_train, args.embedded_val = 8, 800, 80
@@ -212,6 +221,7 @@ def ground_truth_hints(targets: np.ndarray, count: int, rng: np.random.Generator
 def interactive_scores(model, files, config, args) -> dict:
     """PSNR against hint counts (hint models) or for true vs another image's palette (palette models)."""
     rng = np.random.default_rng(args.seed)
+    files = files[: args.interactive_images]
     result = {}
     if model.uses_hints:
         for count in HINT_COUNTS:
@@ -292,7 +302,35 @@ def main(argv=None) -> int:
     train_files = sorted(list_images(Path(args.data) / "train"))
     print(f"{len(train_files)} train / {len(list_images(Path(args.data) / 'val'))} val pairs in {args.data}")
     inception_file, fid_note = inception_weights_file(args.inception_weights)
-    rows, models, baseline_fids = [], {}, {}
+    baselines = bench_presets.baselines(val_files, args)
+    baselines["mean_image"] = mean_image_baseline(train_files, val_files, config, args)
+    command = shlex.join(["python", "benchmarks/bench_real_art.py", *(argv or sys.argv[1:])])
+    if earlier:
+        command = f"{earlier['command']}` then `{command}"
+    rows, models = [], {}
+
+    def write_report() -> None:
+        """The report so far: written after every preset, so a stopped run keeps what it measured."""
+        ours = {row["variant"] for row in rows}  # this run's rows replace earlier rows of the same variants
+        kept = [row for row in earlier["presets"] if row["variant"] not in ours] if earlier else []
+        report = {
+            "settings": {key: str(value) for key, value in vars(args).items()},
+            "command": command,
+            "presets": kept + rows,
+            "baselines": baselines,
+            "eval_images": len(val_files),
+            "fid_note": fid_note,
+            "seconds": time.perf_counter() - start,
+        }
+        report_json = json.dumps(bench_presets._json_safe(report), indent=2)
+        args.out.with_suffix(".json").write_text(report_json + "\n")
+        args.out.write_text(table(report))
+        hints_plot = plot_hints(report["presets"], args.out.with_name("real_art_hints.png"))
+        shown = {label: model for label, model in models.items() if "+" not in label}
+        samples = samples_picture(shown, val_files, config, args, args.out.with_name("real_art_samples.png"))
+        print(table(report))
+        print(f"wrote {args.out}, {args.out.with_suffix('.json')}, {hints_plot or 'no hint plot'}, {samples}")
+
     with tempfile.TemporaryDirectory() as scratch:
         for index, spec in enumerate(args.presets.split(",")):
             name, overrides = parse_variant(spec)
@@ -306,39 +344,14 @@ def main(argv=None) -> int:
                 extractor = inception_file and metrics.InceptionFeatureExtractor(inception_file)
                 scored = bench_presets.evaluate_run(run_dir, val_files, args, averaged, extractor)
                 row["metrics"] = scored["model"]
-                for name in ("sketch", "mean_color"):  # the baselines' FID/KID: the same in every run
-                    baseline_fids.setdefault(
-                        name, {k: scored[f"baseline_{name}"].get(k) for k in ("fid", "kid")}
-                    )
+                for baseline in ("sketch", "mean_color"):  # their FID/KID: the same in every run
+                    for key in ("fid", "kid"):
+                        baselines[baseline].setdefault(key, scored[f"baseline_{baseline}"].get(key))
                 models[label] = evaluate.load_model(run_dir, averaged)
                 row["interactive"] = interactive_scores(models[label], val_files, config, args)
                 rows.append(row)
                 print(f"{label}: {row['steps']} steps, PSNR {row['metrics']['psnr']:.2f}", file=sys.stderr)
-        shown = {label: model for label, model in models.items() if "+" not in label}
-        samples = samples_picture(shown, val_files, config, args, args.out.with_name("real_art_samples.png"))
-    baselines = bench_presets.baselines(val_files, args)
-    baselines["mean_image"] = mean_image_baseline(train_files, val_files, config, args)
-    for name, fids in baseline_fids.items():
-        baselines[name].update(fids)
-    command = shlex.join(["python", "benchmarks/bench_real_art.py", *(argv or sys.argv[1:])])
-    if earlier:  # this run's rows replace the earlier run's rows of the same variants
-        ours = {row["variant"] for row in rows}
-        rows = [row for row in earlier["presets"] if row["variant"] not in ours] + rows
-        command = f"{earlier['command']}` then `{command}"
-    hints_plot = plot_hints(rows, args.out.with_name("real_art_hints.png"))
-    report = {
-        "settings": {key: str(value) for key, value in vars(args).items()},
-        "command": command,
-        "presets": rows,
-        "baselines": baselines,
-        "eval_images": len(val_files),
-        "fid_note": fid_note,
-        "seconds": time.perf_counter() - start,
-    }
-    args.out.with_suffix(".json").write_text(json.dumps(bench_presets._json_safe(report), indent=2) + "\n")
-    args.out.write_text(table(report))
-    print(table(report))
-    print(f"wrote {args.out}, {args.out.with_suffix('.json')}, {hints_plot or 'no hint plot'}, {samples}")
+            write_report()
     return 0
 
 
@@ -348,6 +361,7 @@ MERGE_SETTINGS = (
     "image_size",
     "batch_size",
     "eval_images",
+    "interactive_images",
     "limit",
     "seed",
     "vgg_weights",
@@ -432,7 +446,8 @@ def table(report: dict) -> str:
     if hinted:
         lines += [
             "",
-            "PSNR (dB) against the number of hints from the ground truth (Zhang et al. 2017's protocol):",
+            "PSNR (dB) against the number of hints from the ground truth (Zhang et al. 2017's protocol), "
+            f"on the first {report['settings']['interactive_images']} val pairs:",
             "",
             "| preset | " + " | ".join(str(n) for n in HINT_COUNTS) + " | 10 hints - 0 |",
             "|---|" + "---:|" * (len(HINT_COUNTS) + 1),
@@ -443,7 +458,12 @@ def table(report: dict) -> str:
             lines.append(f"| {row['preset']} | {cells} | {scores['hints_10'] - scores['hints_0']:+.2f} |")
     paletted = [row for row in report["presets"] if "true_palette" in row["interactive"]]
     if paletted:
-        lines += ["", "PSNR (dB) with the target's own palette and with another image's:", ""]
+        lines += [
+            "",
+            "PSNR (dB) with the target's own palette and with another image's, on the first "
+            f"{report['settings']['interactive_images']} val pairs:",
+            "",
+        ]
         lines += ["| preset | true palette | other palette | difference |", "|---|---:|---:|---:|"]
         for row in paletted:
             true, other = row["interactive"]["true_palette"], row["interactive"]["other_palette"]
