@@ -95,3 +95,19 @@ def test_the_export_has_both_signatures_and_detail_none_is_the_plain_one(tmp_pat
     )
     with pytest.raises(ValueError, match="detail must be one of"):
         colorize_array(loaded, sketch, detail="sharp")
+
+
+@pytest.mark.parametrize("size", [(96, 160), (20, 12)])  # up and down from the model's 32 px
+def test_the_output_scaled_before_its_resize_matches_the_resize_then_scale(size):
+    """The plain output is scaled to 0..255 at the model's size and resized after (fewer passes
+    over the full-size image): the same uint8 as resizing the [-1, 1] output and converting it."""
+    from sketch2color.data.pixels import to_uint8
+    from sketch2color.export.colorizer import _resize, _resized_uint8
+
+    y = tf.tanh(tf.random.stateless_normal((2, 32, 32, 3), seed=(4, 2)) * 2.0)  # includes +-1 saturation
+    height, width = tf.constant(size[0]), tf.constant(size[1])
+    fast = _resized_uint8(y, height, width).numpy().astype(int)
+    reference = to_uint8(_resize(y, height, width)).numpy().astype(int)
+    assert fast.shape == (2, *size, 3)
+    assert np.abs(fast - reference).max() <= 1  # only exact .5 levels round differently (half-up)
+    assert np.mean(fast != reference) < 1e-3
