@@ -158,8 +158,9 @@ def _load_average() -> list[float] | None:
 
 
 def _budget_callback(budget_seconds: float, cpu_clock: bool = False):
-    """``cpu_clock``: count the process's CPU seconds (all its threads) instead of wall-clock time,
-    so a busy machine slows a preset down without shortening its budget."""
+    """``cpu_clock``: count the process's CPU seconds (all its threads) instead of wall-clock time.
+    It does not make a busy machine harmless: oversubscribed thread pools spin, and spinning is
+    CPU time too, so a preset trained beside other work gets fewer steps."""
     import keras
 
     clock = time.process_time if cpu_clock else time.perf_counter

@@ -9,10 +9,10 @@
    hash split: about 3,100 train / 300 val), cached under the package's cache folder.
 2. Training and scoring: ``bench_presets`` (the same code as the embedded-data comparison) trains
    each preset for ``--budget-seconds`` of the process's CPU time after its first (tracing) step
-   on the train pairs (CPU time, so other load on the machine slows a preset without cutting it),
-   then scores it on the first ``--eval-images`` val pairs like ``evaluate`` (FID/KID too when the
-   InceptionV3 weights are on disk: the Keras cache or ``--inception-weights FILE``; the benchmark
-   never downloads them, and says so in the table when they are absent).
+   on the train pairs, then scores it on the first ``--eval-images`` val pairs like ``evaluate``
+   (FID/KID too when the InceptionV3 weights are on disk: the Keras cache or
+   ``--inception-weights FILE``; the benchmark never downloads them, and says so in the table
+   when they are absent).
    Baselines on the same images: the sketch as the output, the flat mean color, and the mean
    training image (the pixel-wise mean of the training targets).
 3. Interactive scores (Zhang et al. 2017, "Real-Time User-Guided Image Colorization"): hint models
@@ -23,6 +23,11 @@
    the presets it finished.
 4. ``real_art_samples.png``: 8 val sketches | each preset | truth. It is made from the real
    images, so it stays on this machine (git-ignored): their artists' rights are not ours.
+
+Run it on an otherwise idle machine. CPU time does not protect the budget from other load: with
+more busy threads than cores, TensorFlow's thread pools spin while they wait, and the spinning
+counts as the process's CPU time (a pix2pix run with tests and other benchmarks beside it got
+548 steps in the budget, against 1,736 alone).
 
 ``--merge`` adds this run's presets to the report already at ``--out`` (made with the same
 settings), so a long comparison can be run in parts.
@@ -119,7 +124,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.presets = args.presets or ",".join(DEFAULT_PRESETS)
     # What bench_presets' functions read from their own arguments.
     args.eval_batch_size, args.embedded_train, args.embedded_val = 8, 800, 80
-    args.cpu_clock = True  # the budget is CPU time: a loaded machine does not shorten it
+    args.cpu_clock = True  # a budget of work, not of wall time, whatever the number of cores
     return args
 
 
