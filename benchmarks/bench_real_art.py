@@ -27,7 +27,7 @@
 Run it on an otherwise idle machine. CPU time does not protect the budget from other load: with
 more busy threads than cores, TensorFlow's thread pools spin while they wait, and the spinning
 counts as the process's CPU time (a pix2pix run with tests and other benchmarks beside it got
-548 steps in the budget, against 1,736 alone).
+548 steps in the budget, against 740 alone on the same machine).
 
 ``--merge`` adds this run's presets to the report already at ``--out`` (made with the same
 settings), so a long comparison can be run in parts.
@@ -329,11 +329,12 @@ def main(argv=None) -> int:
         }
         report_json = json.dumps(bench_presets._json_safe(report), indent=2)
         args.out.with_suffix(".json").write_text(report_json + "\n")
-        args.out.write_text(table(report))
+        text = table(report)
+        args.out.write_text(text)
         hints_plot = plot_hints(report["presets"], args.out.with_name("real_art_hints.png"))
         shown = {label: model for label, model in models.items() if "+" not in label}
         samples = samples_picture(shown, val_files, config, args, args.out.with_name("real_art_samples.png"))
-        print(table(report))
+        print(text)
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, {hints_plot or 'no hint plot'}, {samples}")
 
     with tempfile.TemporaryDirectory() as scratch:
