@@ -197,7 +197,11 @@ class Pix2Pix(keras.Model):
         steps = tf.cast(self.g_optimizer.iterations, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
         # By position in .weights: the copy is frozen (trainable=False), so its own split differs.
-        pairs = list(zip(self.ema_generator.weights, self.generator.weights))
+        # extended.update wants the tf.Variables under Keras's (a MirroredVariable in a strategy).
+        pairs = [
+            (average.value, weight.value, weight.trainable)
+            for average, weight in zip(self.ema_generator.weights, self.generator.weights)
+        ]
 
         def average_step(average, weight):
             return average.assign_sub((1.0 - decay) * (average - tf.cast(weight, average.dtype)))
@@ -207,10 +211,8 @@ class Pix2Pix(keras.Model):
 
         def update(strategy):
             # Cross-replica: each replica's copy of the average follows its (equal) generator copy.
-            for average, weight in pairs:
-                strategy.extended.update(
-                    average, average_step if weight.trainable else copy_step, args=(weight,)
-                )
+            for average, weight, trainable in pairs:
+                strategy.extended.update(average, average_step if trainable else copy_step, args=(weight,))
 
         tf.distribute.get_replica_context().merge_call(update)
 
