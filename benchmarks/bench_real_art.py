@@ -61,6 +61,7 @@ from PIL import Image  # noqa: E402
 from sketch2color.data.conditioning import extract_palette  # noqa: E402
 from sketch2color.data.embedded import default_cache_dir  # noqa: E402
 from sketch2color.data.files import list_images  # noqa: E402
+from sketch2color.data.pixels import to_uint8  # noqa: E402
 from sketch2color.evaluation import evaluate, metrics  # noqa: E402
 from sketch2color.models.pretrained import keras_cache_dir  # noqa: E402
 
@@ -223,6 +224,12 @@ def ground_truth_hints(targets: np.ndarray, count: int, rng: np.random.Generator
     return np.repeat(np.repeat(hints, HINT_CELL, axis=1), HINT_CELL, axis=2)
 
 
+def target_palettes(targets: np.ndarray, n_colors: int) -> np.ndarray:
+    """uint8 [B, n, 3]: each target's own K-means palette, as ``predict`` takes it (extract_palette
+    gives [-1, 1] floats)."""
+    return to_uint8(np.stack([extract_palette(target, n_colors) for target in targets]))
+
+
 def interactive_scores(model, files, config, args) -> dict:
     """PSNR against hint counts (hint models) or for true vs another image's palette (palette models)."""
     rng = np.random.default_rng(args.seed)
@@ -238,9 +245,8 @@ def interactive_scores(model, files, config, args) -> dict:
         for name, shift in (("true_palette", 0), ("other_palette", 1)):
             totals = metrics.MetricTotals()
             for sketches, targets in batches(files, config, args):
-                palettes = np.stack([extract_palette(t, model.palette_colors) for t in targets])
-                palettes = np.roll(palettes, shift, axis=0)  # another image of the batch
-                totals.update(model.predict(sketches, palettes.astype(np.uint8)), targets)
+                palettes = np.roll(target_palettes(targets, model.palette_colors), shift, axis=0)
+                totals.update(model.predict(sketches, palettes), targets)  # shift 1: another image's
             result[name] = totals.summary()["psnr"]
     return result
 
@@ -276,9 +282,7 @@ def samples_picture(models: dict, files, config, args, out: Path) -> Path:
     sketches, targets = next(iter(evaluate.uint8_batches(files[:8], config, args.image_size, 8)))
     columns = [sketches]
     for model in models.values():
-        palette = None
-        if model.palette_colors:
-            palette = np.stack([extract_palette(t, model.palette_colors) for t in targets]).astype(np.uint8)
+        palette = target_palettes(targets, model.palette_colors) if model.palette_colors else None
         columns.append(model.predict(sketches, palette))
     columns.append(targets)
     grid = np.concatenate([np.concatenate(list(column), axis=0) for column in columns], axis=1)

@@ -1,0 +1,46 @@
+"""The real-art benchmark's interactive scoring: the palette sweep hands models real palettes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from PIL import Image
+
+from sketch2color.config import DataConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_real_art  # noqa: E402
+
+SIZE = 32
+COLORS = [(220, 40, 40), (40, 200, 60), (30, 60, 210), (230, 210, 40)]
+
+
+def flat_pair_files(folder: Path) -> list[Path]:
+    """Pairs whose color half is one flat color each (and whose sketch half is white)."""
+    files = []
+    for index, color in enumerate(COLORS):
+        pair = np.full((SIZE, 2 * SIZE, 3), 255, np.uint8)
+        pair[:, :SIZE] = color
+        path = folder / f"pair_{index}.png"
+        Image.fromarray(pair).save(path)
+        files.append(path)
+    return files
+
+
+def test_the_true_palette_scores_above_another_images(tmp_path):
+    # A model that paints the image in its palette's first color: with each target's own
+    # palette it is exact; with the next image's it is wrong everywhere.
+    model = SimpleNamespace(
+        uses_hints=False,
+        palette_colors=3,
+        predict=lambda sketches, palette: np.broadcast_to(palette[:, :1, None, :], sketches.shape).copy(),
+    )
+    args = SimpleNamespace(seed=0, interactive_images=len(COLORS), image_size=SIZE, eval_batch_size=4)
+    scores = bench_real_art.interactive_scores(model, flat_pair_files(tmp_path), DataConfig(), args)
+    assert scores["true_palette"] > 60  # exact up to K-means rounding: PSNR of identical images is capped
+    assert scores["other_palette"] < 15
+    palettes = bench_real_art.target_palettes(np.array([[[COLORS[2]]]], np.uint8), 3)
+    assert palettes.dtype == np.uint8 and palettes[0, 0].tolist() == list(COLORS[2])
