@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2)
     args = parser.parse_args()
     config = RunConfig()
+    config.train.ema_decay = 0.0  # the same step as the plain loop: no weight average
     config.data.image_size = args.image_size
     gan = build_gan(config, args.steps)
     shape = (args.batch_size, args.image_size, args.image_size, 3)

@@ -12,7 +12,9 @@ Protocol, per preset (one after the other, in one process):
    the embedded dataset (``--embedded-train`` / ``--embedded-val``, seed ``--seed``),
    ``vgg_weights="random"`` (offline; ``--vgg-weights`` to change it: with random weights the
    feature term is a random-feature loss, same cost as the ImageNet one), no FID, no per-epoch
-   metrics, no export. Network widths, losses, adversary, optimizer settings: the preset's.
+   metrics, no export, no weight average (``ema_decay`` 0: these are the trained weights'
+   scores, as in the stored table; ``bench_real_art.py`` scores both). Network widths, losses,
+   adversary, optimizer settings: the preset's.
 2. Training: ``training.build_gan`` + ``fit`` on the training split (augmented, repeated), no
    validation, stopped by a callback once ``--budget-seconds`` of wall-clock time have passed
    *after the first step* (the first step traces and compiles the graph; its time and the

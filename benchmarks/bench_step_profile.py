@@ -69,6 +69,7 @@ def profile(
     """(kernel milliseconds by family, wall seconds) of ``steps`` traced training steps, with the
     project's one-pass Adam ("fused") or Keras' own ("keras")."""
     config = RunConfig()
+    config.train.ema_decay = 0.0  # the same step as the plain loop: no weight average
     config.data.image_size = image_size
     with mock.patch.object(loop, "FusedAdam", OPTIMIZERS[adam]):
         gan = build_gan(config, steps)

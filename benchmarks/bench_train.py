@@ -4,13 +4,16 @@
 
 Both train the same pix2pix generator and discriminator on the same in-memory batches, side by
 side in one process (rounds alternate so drift on a shared machine hits both). Target: ratio
-fit / loop >= 1.0. The peak resident memory of 256 px training is measured in a fresh
-subprocess so that nothing else in this process inflates it.
+fit / loop >= 1.0. A third column, ``fit`` with the default weight average (``--ema-decay
+0.999``; the other two keep none), gives that average's cost per step. The peak resident
+memory of 256 px training (the default setup) is measured in a fresh subprocess so that nothing
+else in this process inflates it.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import subprocess
@@ -85,25 +88,32 @@ def time_loop(step, data, steps: int, batch_size: int) -> float:
 
 def compare(
     image_size: int, batch_size: int, steps: int, repeats: int, mixed: bool = False
-) -> tuple[float, float]:
-    """Median images/s of (fit, plain loop) for one size and batch (both in mixed_bfloat16 if ``mixed``)."""
+) -> tuple[float, float, float]:
+    """Median images/s of (fit, plain loop, fit with the default weight average) for one size and
+    batch (all in mixed_bfloat16 if ``mixed``). fit and the loop do the same math; the third shows
+    what the average (``--ema-decay 0.999``, the default) costs per step."""
     config = RunConfig()
     config.data.image_size = image_size
     config.train.mixed_precision = mixed
+    averaged_config = copy.deepcopy(config)
+    config.train.ema_decay = 0.0  # the plain loop keeps no average
     with precision_policy(mixed):
         fit_gan, loop_gan = build_gan(config, steps), build_gan(config, steps)
+        averaged_gan = build_gan(averaged_config, steps)
     batch = random_batch(image_size, batch_size)
     data = in_memory_data(batch)
     step = tutorial_step(
         loop_gan.generator, loop_gan.discriminator, loop_gan.g_optimizer, loop_gan.d_optimizer
     )
-    fit_gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)  # trace both before timing
+    for gan in (fit_gan, averaged_gan):  # trace all three before timing
+        gan.fit(data, steps_per_epoch=2, epochs=1, verbose=0)
     step(*batch)
-    fit_rates, loop_rates = [], []
+    fit_rates, loop_rates, averaged_rates = [], [], []
     for _ in range(repeats):
         fit_rates.append(time_fit(fit_gan, data, steps, batch_size))
         loop_rates.append(time_loop(step, data, steps, batch_size))
-    return statistics.median(fit_rates), statistics.median(loop_rates)
+        averaged_rates.append(time_fit(averaged_gan, data, steps, batch_size))
+    return tuple(statistics.median(rates) for rates in (fit_rates, loop_rates, averaged_rates))
 
 
 def peak_memory_mib(image_size: int, steps: int) -> float:
@@ -133,17 +143,19 @@ def main() -> None:
     rows = []
     setups = ((64, 2, False),) if args.quick else ((256, 1, False), (256, 1, True), (128, 4, False))
     for image_size, batch_size, mixed in setups:
-        fit_rate, loop_rate = compare(image_size, batch_size, args.steps, args.repeats, mixed)
-        rows.append((image_size, batch_size, mixed, fit_rate, loop_rate))
+        rates = compare(image_size, batch_size, args.steps, args.repeats, mixed)
+        rows.append((image_size, batch_size, mixed, *rates))
     memory = None if args.quick else peak_memory_mib(256, args.steps)
     print(
         f"\n{'size':>5s} {'batch':>5s} {'precision':>15s} {'fit img/s':>10s} {'loop img/s':>11s} "
-        f"{'fit/loop':>9s}   (median of {args.repeats} x {args.steps} steps)"
+        f"{'fit/loop':>9s} {'+average img/s':>15s} {'+average/fit':>13s}"
+        f"   (median of {args.repeats} x {args.steps} steps)"
     )
-    for image_size, batch_size, mixed, fit_rate, loop_rate in rows:
+    for image_size, batch_size, mixed, fit_rate, loop_rate, averaged_rate in rows:
         print(
             f"{image_size:5d} {batch_size:5d} {'mixed_bfloat16' if mixed else 'float32':>15s} "
-            f"{fit_rate:10.2f} {loop_rate:11.2f} {fit_rate / loop_rate:9.2f}"
+            f"{fit_rate:10.2f} {loop_rate:11.2f} {fit_rate / loop_rate:9.2f} "
+            f"{averaged_rate:15.2f} {averaged_rate / fit_rate:13.2f}"
         )
     if memory is not None:
         print(f"peak RSS of 256 px training (batch 1, fresh process): {memory:.0f} MiB")

@@ -197,6 +197,7 @@ def tf_contenders(image_size: int, batch_size: int, steps: int):
     """``run(steps) -> images/s`` for sketch2color's ``fit`` and the plain loop, their sizes, and the
     list of seconds each ``fit`` spent outside its steps."""
     config = RunConfig()
+    config.train.ema_decay = 0.0  # the same step as the plain loop: no weight average
     config.data.image_size = image_size
     fit_gan, loop_gan, stock_gan = (build_gan(config, steps) for _ in range(3))
     batch = random_batch(image_size, batch_size)

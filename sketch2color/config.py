@@ -293,10 +293,10 @@ class TrainConfig:
         0.0, "--tv-weight", "weight of the total-variation loss (default 0; reference: 1e-2)", minimum=0.0
     )
     ema_decay: float = option(
-        0.0,
+        0.999,
         "--ema-decay",
-        "keep an exponential moving average of the generator's weights with this decay (e.g. 0.999; "
-        "default 0: off) and use it for validation, previews, export and evaluate",
+        "decay of the moving average of the generator's weights used for validation, previews, "
+        "export and evaluate (default 0.999; 0: none, use the trained weights)",
         minimum=0.0,
         below=1.0,
     )
@@ -402,13 +402,21 @@ class RunConfig:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
+# Settings whose default changed, with the value a file saved before the change meant: such a
+# file has no key for them, and its run's checkpoints were written under the old value.
+DEFAULTS_BEFORE_THEY_CHANGED = {
+    "TrainConfig": {"ema_decay": 0.0},  # the weight average became the default in December 2026
+}
+
+
 def to_dict(config: Any) -> dict:
     """Plain-dict view of a (nested) config dataclass."""
     return dataclasses.asdict(config)
 
 
 def from_dict(cls: type, values: dict, where: str = "") -> Any:
-    """Build ``cls`` from a dict, ignoring unknown keys so old run folders still load.
+    """Build ``cls`` from a dict, ignoring unknown keys so old run folders still load; a missing
+    key whose default changed (:data:`DEFAULTS_BEFORE_THEY_CHANGED`) gets its old default.
 
     Each value must have its field's type (ConfigError "data.image_size must be int, got 'big'"),
     and the sections' own checks (``validate``) run, so a hand-edited file fails here, by name.
@@ -416,7 +424,7 @@ def from_dict(cls: type, values: dict, where: str = "") -> Any:
     if not isinstance(values, dict):
         raise ConfigError(f"{where.rstrip('.') or 'the configuration'} must be a JSON object, got {values!r}")
     known = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
+    kwargs = dict(DEFAULTS_BEFORE_THEY_CHANGED.get(cls.__name__, {}))
     for key, value in values.items():
         if key not in known:
             continue

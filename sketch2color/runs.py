@@ -320,7 +320,7 @@ def restore_generator(
     config = config or load_run_config(run_dir)
     averaged = bool(config.train.ema_decay) if averaged is None else averaged
     if averaged and not config.train.ema_decay:
-        raise ConfigError(f"{run_dir}: this run kept no weight average (it was trained without --ema-decay)")
+        raise ConfigError(f"{run_dir}: this run kept no weight average (it was trained with --ema-decay 0)")
     with precision_policy(False):
         generator = build_generator_for(config)
     # The checkpoint's name for the averaged copy: see training.callbacks.RunCheckpoint.

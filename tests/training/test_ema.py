@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -73,7 +75,8 @@ def test_validation_scores_the_average_not_the_trained_weights():
     assert abs(from_average - from_trained) > 1e-3
 
 
-def test_a_run_without_the_flag_has_no_second_generator():
+def test_the_average_is_the_default_and_zero_turns_it_off():
+    assert RunConfig().train.ema_decay == 0.999
     gan = build_gan(small_config(ema_decay=0.0), steps_per_epoch=4)
     assert gan.ema_generator is None and gan.inference_generator is gan.generator
 
@@ -124,9 +127,9 @@ def test_evaluate_and_export_read_the_average_unless_asked_for_the_trained_weigh
 
 def test_asking_for_an_average_the_run_never_kept_is_a_clear_error(tmp_path):
     run_dir, _, _ = saved_run(tmp_path, 0.0)
-    with pytest.raises(ConfigError, match="without --ema-decay"):
+    with pytest.raises(ConfigError, match="with --ema-decay 0"):
         runs.restore_generator(run_dir, averaged=True)
-    with pytest.raises(evaluate.EvaluationError, match="without --ema-decay"):
+    with pytest.raises(evaluate.EvaluationError, match="with --ema-decay 0"):
         evaluate.load_model(run_dir, averaged=True)
 
 
@@ -134,3 +137,26 @@ def test_the_decay_must_be_below_one():
     config = small_config(1.0)
     with pytest.raises(ConfigError, match="ema_decay"):
         config.train.validate()
+
+
+def test_a_run_saved_before_the_average_was_the_default_resumes_without_one(tmp_path):
+    # Its config.json has no ema_decay key and its checkpoints hold no averaged copy.
+    run_dir, gan, config = saved_run(tmp_path, 0.0)
+    config_file = run_dir / runs.CONFIG_FILE
+    saved = json.loads(config_file.read_text())
+    del saved["train"]["ema_decay"]
+    config_file.write_text(json.dumps(saved))
+    assert runs.load_run_config(run_dir).train.ema_decay == 0.0
+
+    requested = small_config(RunConfig().train.ema_decay)  # today's default, not given as a flag
+    requested.run_dir = str(run_dir)
+    resumed_config, resumed = runs.prepare_run_dir(requested, explicit=set())
+    assert resumed and resumed_config.train.ema_decay == 0.0
+    resumed_gan = build_gan(resumed_config, steps_per_epoch=4)
+    assert RunCheckpoint(resumed_gan, run_dir / runs.CHECKPOINT_DIR).restore_latest()
+    for a, b in zip(gan.generator.weights, resumed_gan.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # Asking for the average on that run is refused by name, as for any run without one.
+    requested.train.ema_decay = 0.999
+    with pytest.raises(runs.RunConfigError, match="ema_decay=0.0"):
+        runs.prepare_run_dir(requested, explicit={("train", "ema_decay")})
