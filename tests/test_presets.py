@@ -330,8 +330,10 @@ def test_preset_trains_checkpoints_and_exports(runs, name):
     parts = checkpoint_parts(prefix)
     assert {"generator", "g_optimizer"} <= parts, parts
     assert ({"discriminator", "d_optimizer"} <= parts) == adversary, parts
+    # The weight average (on by default) is saved beside the trained weights, and it is what is exported.
+    assert "ema_generator" in parts, parts
     generator = build_generator_for(load_json(RunConfig, run_dir / "config.json"))
-    tf.train.Checkpoint(generator=generator).restore(
+    tf.train.Checkpoint(ema_generator=generator).restore(
         prefix
     ).assert_existing_objects_matched().expect_partial()
 
@@ -349,7 +351,7 @@ def test_preset_trains_checkpoints_and_exports(runs, name):
         sketch = sketches(count, height, width)
         colors = serve(colorizer, sketch, **extra_inputs(name, count, height, width))
         assert colors.dtype == np.uint8 and colors.shape == sketch.shape, (colors.dtype, colors.shape)
-    # The served model is the checkpoint's generator (within one level of rounding).
+    # The served model is the checkpoint's averaged generator (within one level of rounding).
     sketch = sketches(BATCH_SIZE, IMAGE_SIZE, IMAGE_SIZE, seed=1)
     extra = extra_inputs(name, BATCH_SIZE, IMAGE_SIZE, IMAGE_SIZE, seed=1)
     model_input = [sketch.astype(np.float32) / 127.5 - 1.0]

@@ -192,16 +192,19 @@ def assert_png(path: Path) -> tuple[int, int]:
         return image.size
 
 
-def restored_generator(run_dir: Path):
-    """The run's generator rebuilt from config.json with its latest checkpoint restored."""
+def restored_generator(run_dir: Path, averaged: bool | None = None):
+    """The run's generator rebuilt from config.json with its latest checkpoint restored: by default
+    the weight average when the run kept one (what export and evaluate use), else the trained weights."""
     import tensorflow as tf
 
     from sketch2color.config import RunConfig, load_json
     from sketch2color.runs import build_generator_for, latest_checkpoint
 
     config = load_json(RunConfig, run_dir / "config.json")
+    averaged = bool(config.train.ema_decay) if averaged is None else averaged
     generator = build_generator_for(config)
-    tf.train.Checkpoint(generator=generator).restore(
+    name = "ema_generator" if averaged else "generator"
+    tf.train.Checkpoint(**{name: generator}).restore(
         latest_checkpoint(run_dir)
     ).assert_existing_objects_matched().expect_partial()
     return generator
@@ -389,11 +392,15 @@ def test_restore_latest_gives_the_checkpointed_weights(base_run):
     restored = gan.generator.get_weights()
     assert any(not np.array_equal(a, b) for a, b in zip(before, restored)), "restore changed nothing"
 
-    # Equal to the generator the run exported when it finished...
+    # The run kept a weight average (the default): the export is that average, restored with the
+    # checkpoint too, and it is not the trained weights.
+    assert config.train.ema_decay > 0 and gan.ema_generator is not None
+    averaged = gan.ema_generator.get_weights()
     exported = keras.saving.load_model(run_dir / "export" / "generator.keras", compile=False).get_weights()
-    assert len(exported) == len(restored)
-    for a, b in zip(restored, exported):
+    assert len(exported) == len(averaged) == len(restored)
+    for a, b in zip(averaged, exported):
         np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(restored, averaged)), "the average is the weights"
 
     # ...and every generator weight (incl. batch-norm statistics) is a tensor of the checkpoint.
     reader = tf.train.load_checkpoint(path)
@@ -405,7 +412,7 @@ def test_restore_latest_gives_the_checkpointed_weights(base_run):
     by_shape: dict[tuple, list[np.ndarray]] = {}
     for tensor in saved:
         by_shape.setdefault(tuple(np.shape(tensor)), []).append(tensor)
-    for weight in gan.generator.weights:
+    for weight in gan.generator.weights + gan.ema_generator.weights:
         value = weight.numpy()
         candidates = by_shape.get(tuple(value.shape), [])
         assert any(np.array_equal(value, c) for c in candidates), f"{weight.path} not in the checkpoint"
