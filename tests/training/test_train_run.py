@@ -192,18 +192,17 @@ def assert_png(path: Path) -> tuple[int, int]:
         return image.size
 
 
-def restored_generator(run_dir: Path, averaged: bool | None = None):
-    """The run's generator rebuilt from config.json with its latest checkpoint restored: by default
-    the weight average when the run kept one (what export and evaluate use), else the trained weights."""
+def restored_generator(run_dir: Path):
+    """The run's generator rebuilt from config.json with its latest checkpoint restored: the weight
+    average when the run kept one (what export and evaluate use), else the trained weights."""
     import tensorflow as tf
 
     from sketch2color.config import RunConfig, load_json
     from sketch2color.runs import build_generator_for, latest_checkpoint
 
     config = load_json(RunConfig, run_dir / "config.json")
-    averaged = bool(config.train.ema_decay) if averaged is None else averaged
     generator = build_generator_for(config)
-    name = "ema_generator" if averaged else "generator"
+    name = "ema_generator" if config.train.ema_decay else "generator"
     tf.train.Checkpoint(**{name: generator}).restore(
         latest_checkpoint(run_dir)
     ).assert_existing_objects_matched().expect_partial()
