@@ -39,6 +39,7 @@ the faces folder the script says where it expects them and exits 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -210,6 +211,16 @@ def mean_image_baseline(train_files, val_files, config, args) -> dict:
     return totals.summary()
 
 
+def gray_target_baseline(val_files, config, args) -> dict:
+    """Scores of each target's own gray, as the output: what a gray-input preset (convnet-l2) is
+    given, so the trivial baseline it must beat (the sketch baselines do not apply to it)."""
+    gray_input = dataclasses.replace(config, input_mode="gray", palette=False, hints=False)
+    totals = metrics.MetricTotals()
+    for grays, targets in batches(val_files, gray_input, args):
+        totals.update(grays, targets)
+    return totals.summary()
+
+
 def ground_truth_hints(targets: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """float32 [B, H, W, 4] hints: ``count`` random cells per image with their true mean color."""
     batch, height, width, _ = targets.shape
@@ -313,6 +324,7 @@ def main(argv=None) -> int:
     inception_file, fid_note = inception_weights_file(args.inception_weights)
     baselines = bench_presets.baselines(val_files, args)
     baselines["mean_image"] = mean_image_baseline(train_files, val_files, config, args)
+    baselines["gray_target"] = gray_target_baseline(val_files, config, args)
     command = shlex.join(["python", "benchmarks/bench_real_art.py", *(argv or sys.argv[1:])])
     if earlier:
         command = f"{earlier['command']}` then `{command}"
@@ -442,7 +454,10 @@ def table(report: dict) -> str:
         ("sketch", "sketch as output"),
         ("mean_color", "flat mean color"),
         ("mean_image", "mean training image"),
+        ("gray_target", "gray of the target as output (the gray-input presets' baseline)"),
     ):
+        if name not in report["baselines"]:  # reports made before that baseline existed
+            continue
         m = report["baselines"][name]
         figures = f"{m['l1']:.2f} | {m['l2']:.1f} | {m['psnr']:.2f} | {m['ssim']:.4f}"
         lines.append(f"| baseline: {label} | - | - | - | {figures} |" + fid_cells(m))

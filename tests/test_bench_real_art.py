@@ -44,3 +44,16 @@ def test_the_true_palette_scores_above_another_images(tmp_path):
     assert scores["other_palette"] < 15
     palettes = bench_real_art.target_palettes(np.array([[[COLORS[2]]]], np.uint8), 3)
     assert palettes.dtype == np.uint8 and palettes[0, 0].tolist() == list(COLORS[2])
+
+
+def test_the_gray_baseline_outputs_each_targets_own_gray(tmp_path):
+    # convnet-l2 is given the target's gray, so its trivial baseline is that gray as the output:
+    # for flat colors, the squared error is exactly each color's distance from its luminance.
+    args = SimpleNamespace(image_size=SIZE, eval_batch_size=4)
+    scores = bench_real_art.gray_target_baseline(flat_pair_files(tmp_path), DataConfig(), args)
+    colors = np.array(COLORS, np.float64)
+    luminance = np.round(colors @ [0.299, 0.587, 0.114])[:, None]
+    mse = ((colors - luminance) ** 2).mean(axis=1)
+    expected_psnr = np.mean(10 * np.log10(255.0**2 / mse))
+    assert abs(scores["psnr"] - expected_psnr) < 0.05, (scores["psnr"], expected_psnr)
+    assert abs(scores["l1"] - np.abs(colors - luminance).mean()) < 0.5
