@@ -456,8 +456,6 @@ def table(report: dict) -> str:
         ("mean_image", "mean training image"),
         ("gray_target", "gray of the target as output (the gray-input presets' baseline)"),
     ):
-        if name not in report["baselines"]:  # reports made before that baseline existed
-            continue
         m = report["baselines"][name]
         figures = f"{m['l1']:.2f} | {m['l2']:.1f} | {m['psnr']:.2f} | {m['ssim']:.4f}"
         lines.append(f"| baseline: {label} | - | - | - | {figures} |" + fid_cells(m))
