@@ -71,7 +71,7 @@ FACES = REPO.parent / "shared" / "data" / "anime_faces"
 RESULTS = REPO / "benchmarks" / "results"
 HINT_COUNTS = (0, 1, 2, 5, 10, 20, 50)
 HINT_CELL = 4  # pixels per hint cell at the model's size, as in training
-DEFAULT_PRESETS = ("pix2pix", "convnet-l2", "sgru", "sgru-hints", "reference")
+DEFAULT_PRESETS = ("pix2pix", "unet-l1", "convnet-l2", "sgru", "sgru-hints", "reference")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -157,6 +157,20 @@ def make_pairs_once(faces: Path, limit: int | None, size: int = 256, val_fractio
         shutil.move(str(made), root)
     (root / "done").write_text("made by bench_real_art.py\n")
     return root
+
+
+def split_presets(text: str) -> list[str]:
+    """ "a,b+generator_kwargs={"x":1,"y":[2,3]}" -> ["a", "b+generator_kwargs={...}"]: the commas
+    inside a JSON value's brackets do not separate presets."""
+    specs, depth, current = [], 0, ""
+    for char in text:
+        depth += (char in "[{") - (char in "]}")
+        if char == "," and depth == 0:
+            specs.append(current)
+            current = ""
+        else:
+            current += char
+    return [spec.strip() for spec in [*specs, current] if spec.strip()]
 
 
 def parse_variant(spec: str) -> tuple[str, dict]:
@@ -354,7 +368,7 @@ def main(argv=None) -> int:
         print(f"wrote {args.out}, {args.out.with_suffix('.json')}, {hints_plot or 'no hint plot'}, {samples}")
 
     with tempfile.TemporaryDirectory() as scratch:
-        for index, spec in enumerate(args.presets.split(",")):
+        for index, spec in enumerate(split_presets(args.presets)):
             name, overrides = parse_variant(spec)
             run_dir = Path(scratch) / f"{index}-{name}"
             trained = bench_presets.train_preset(name, args, run_dir, overrides)

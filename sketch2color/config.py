@@ -252,6 +252,13 @@ class ModelConfig:
     )
     generator_kwargs: dict = dataclasses.field(default_factory=dict)
     discriminator_kwargs: dict = dataclasses.field(default_factory=dict)
+    hint_spread: bool = option(
+        True,
+        "--no-hint-spread",
+        "with --hints: do not give the generator the hints spread over the image (normalized "
+        "convolution at 8 and 32 px) beside the sparse hints",
+        const=False,
+    )
 
 
 @dataclasses.dataclass
@@ -406,6 +413,7 @@ class RunConfig:
 # file has no key for them, and its run's checkpoints were written under the old value.
 DEFAULTS_BEFORE_THEY_CHANGED = {
     "TrainConfig": {"ema_decay": 0.0},  # the weight average became the default in December 2026
+    "ModelConfig": {"hint_spread": False},  # spread hints became the default in December 2026
 }
 
 

@@ -42,6 +42,7 @@ from sketch2color.config import (
 from sketch2color.data.pipeline import model_input_channels
 from sketch2color.models import build_discriminator, build_generator
 from sketch2color.models.blocks import precision_policy
+from sketch2color.models.hint_spread import DEFAULT_SIGMAS
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -65,6 +66,7 @@ FIXED_ON_RESUME = {
     ("model", "discriminator"),
     ("model", "generator_kwargs"),
     ("model", "discriminator_kwargs"),
+    ("model", "hint_spread"),  # the generator's first layer sees 8 more channels
     ("train", "steps_per_epoch"),
     ("train", "ema_decay"),  # whether the checkpoints hold a weight average at all
 }
@@ -279,8 +281,17 @@ def build_generator_for(config: RunConfig) -> keras.Model:
             config.model.generator,
             image_size=config.data.image_size,
             input_channels=model_input_channels(config.data),
-            **config.model.generator_kwargs,
+            **generator_options(config),
         )
+
+
+def generator_options(config: RunConfig) -> dict:
+    """The generator builder's keyword arguments: ``generator_kwargs``, and the hint spreading
+    scales when the run has hints and keeps ``hint_spread`` on."""
+    options = dict(config.model.generator_kwargs)
+    if config.data.hints and config.model.hint_spread:
+        options.setdefault("hint_spread", DEFAULT_SIGMAS)
+    return options
 
 
 def build_discriminator_for(config: RunConfig) -> keras.Model | None:

@@ -57,3 +57,12 @@ def test_the_gray_baseline_outputs_each_targets_own_gray(tmp_path):
     expected_psnr = np.mean(10 * np.log10(255.0**2 / mse))
     assert abs(scores["psnr"] - expected_psnr) < 0.05, (scores["psnr"], expected_psnr)
     assert abs(scores["l1"] - np.abs(colors - luminance).mean()) < 0.5
+
+
+def test_a_json_setting_with_commas_stays_one_preset():
+    text = 'pix2pix, pix2pix+generator_kwargs={"base_filters":32,"hint_spread":[2,8]}+hints=true,sgru'
+    specs = bench_real_art.split_presets(text)
+    assert specs[0] == "pix2pix" and specs[2] == "sgru" and len(specs) == 3
+    name, overrides = bench_real_art.parse_variant(specs[1])
+    assert name == "pix2pix"
+    assert overrides == {"generator_kwargs": {"base_filters": 32, "hint_spread": [2, 8]}, "hints": True}

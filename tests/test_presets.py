@@ -69,6 +69,19 @@ EXPECTED = {
         "data.palette": False,
         "data.hints": False,
     },
+    "unet-l1": {
+        "model.generator": "unet",
+        "model.discriminator": "none",
+        "model.generator_kwargs": {"base_filters": 16},
+        "train.l1_weight": 100.0,
+        "train.l2_weight": 0.0,
+        "train.feature_weight": 0.0,
+        "train.tv_weight": 0.0,
+        "train.learning_rate": 1e-3,
+        "data.input_mode": "sketch",
+        "data.palette": False,
+        "data.hints": False,
+    },
     "convnet-l2": {
         "model.generator": "convnet",
         "model.discriminator": "none",
@@ -106,6 +119,7 @@ EXPECTED = {
         "data.input_mode": "sketch",
         "data.palette": False,
         "data.hints": True,
+        "model.hint_spread": True,  # the default for every hint model (not a preset setting)
     },
     "reference": {
         "model.generator": "reference_unet",
@@ -296,7 +310,8 @@ def test_preset_trains_checkpoints_and_exports(runs, name):
             assert config[section][key] == value, (section, key)
     for (section, key), value in TEST_OVERRIDES.items():
         assert config[section][key] == value, (section, key)
-    assert config["model"]["generator_kwargs"] == {} and config["model"]["discriminator_kwargs"] == {}
+    assert config["model"]["generator_kwargs"] == EXPECTED[name].get("model.generator_kwargs", {})
+    assert config["model"]["discriminator_kwargs"] == {}
 
     # The losses that ran are the preset's: history.csv has a column per weighted loss term (L1
     # is always logged), and the total is their weighted sum.
@@ -483,3 +498,26 @@ def test_cli_convnet_l2_trains_without_an_adversary(workspace):
     columns = list(history_rows(run_dir)[0])
     assert "gen_l2_loss" in columns and "disc_loss" not in columns and "gen_gan_loss" not in columns, columns
     assert not (run_dir / "export").exists()
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@pytest.mark.parametrize("data", [False, True])
+def test_a_preset_keeps_its_own_width_under_either_profile(tmp_path, data):
+    from sketch2color.cli import train as train_cli
+
+    argv = ["--preset", "unet-l1"] + (["--data", str(tmp_path)] if data else [])
+    config, _ = train_cli.config_from_args(train_cli.build_parser().parse_args(argv))
+    assert config.model.generator_kwargs == {"base_filters": 16}
+    assert config.train.learning_rate == pytest.approx(1e-3)
+    assert config.data.image_size == (256 if data else 128)
+
+
+def test_the_embedded_profile_still_halves_the_paper_presets():
+    from sketch2color.cli import train as train_cli
+
+    for preset in ("pix2pix", "sgru"):
+        config, _ = train_cli.config_from_args(train_cli.build_parser().parse_args(["--preset", preset]))
+        assert config.model.generator_kwargs == {"base_filters": 32}, preset
+        assert config.model.discriminator_kwargs == {"base_filters": 32}, preset

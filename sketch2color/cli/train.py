@@ -117,14 +117,14 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, set[tuple[str
     """The run config (profile defaults, then the flags given) and the set of flags given."""
     config = RunConfig(data=DataConfig(), model=ModelConfig(), train=TrainConfig())
     # Real data: paper profile, then the preset's own setup. Embedded data: the preset, then
-    # the small CPU profile (size, batch, steps) so every preset finishes in minutes.
-    layers = (
-        [PAPER_PROFILE, PRESETS[args.preset or "pix2pix"]]
-        if args.data_dir
-        else [PRESETS[args.preset or "pix2pix"], EMBEDDED_PROFILE]
-    )
+    # the small CPU profile (size, batch, steps) so every preset finishes in minutes; network
+    # settings the preset chose itself (unet-l1's quarter width) stay, the profile's fill the rest.
+    preset = PRESETS[args.preset or "pix2pix"]
+    layers = [PAPER_PROFILE, preset] if args.data_dir else [preset, EMBEDDED_PROFILE]
     for layer in layers:
         for (section, key), value in layer.items():
+            if layer is EMBEDDED_PROFILE and isinstance(value, dict):
+                value = {**value, **preset.get((section, key), {})}
             setattr(getattr(config, section), key, copy.deepcopy(value))
     config.preset = args.preset or "pix2pix"
     explicit = set()

@@ -23,6 +23,9 @@ INIT_STDDEV = 0.02  # pix2pix / DCGAN weight initialisation
 # of a short run look washed out long after the batch statistics have settled.
 BATCHNORM_MOMENTUM = 0.9
 
+# Custom layers register under one package name, so saved .keras files load them by name.
+serializable = keras.saving.register_keras_serializable(package="sketch2color")
+
 
 def all_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
     """Every layer inside ``layer``: nested models, Sequential blocks and custom layers' sublayers."""

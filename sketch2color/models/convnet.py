@@ -50,6 +50,7 @@ from sketch2color.models.blocks import (
     upsample,
     upsampling_output,
 )
+from sketch2color.models.hint_spread import generator_input
 
 PAPER_DEPTH = 6
 MAX_DEPTH = 8
@@ -64,6 +65,7 @@ def convnet_generator(
     depth: int | None = None,
     name: str = "convnet_generator",
     skip_connections: bool = False,
+    hint_spread: tuple[float, ...] = (),
 ) -> keras.Model:
     """Build the encoder-decoder ConvNet: sketch (B, H, W, in) -> color (B, H, W, out).
 
@@ -77,8 +79,7 @@ def convnet_generator(
     down_filters = encoder_filters(depth, base_filters)  # 64, 128, 256, 512, 512, 512
     up_filters = down_filters[-2::-1]  # 512, 512, 256, 128, 64: mirror without the innermost
 
-    sketch = keras.Input(shape=(None, None, input_channels), name="sketch")  # (B, H, W, in)
-    x = sketch
+    sketch, x = generator_input(input_channels, hint_spread)  # (B, H, W, in), + the spread hints
     features = []
     for level, filters in enumerate(down_filters, start=1):
         x = downsample(filters, name=f"encoder_{level}")(x)  # (B, H/2^l, W/2^l, filters)

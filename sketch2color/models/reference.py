@@ -84,9 +84,11 @@ from sketch2color.models.blocks import (
     check_depth,
     default_depth,
     encoder_filters,
+    serializable,
     tanh_image,
     weight_initializer,
 )
+from sketch2color.models.hint_spread import generator_input
 
 MAX_DEPTH = 8
 REFERENCE_DEPTH = 7  # 256 px -> 2x2 bottleneck
@@ -96,8 +98,6 @@ REFERENCE_INPUT_CHANNELS = 3 + 3 * PALETTE_COLORS  # sketch RGB + 9 RGB palette 
 MAX_GROUPS = 32  # GroupNorm(32, C) in the reference
 NORM_EPSILON = 1e-5  # PyTorch's GroupNorm/InstanceNorm default (Keras' GN default is 1e-3)
 WS_EPSILON = 1e-5  # added to the kernel std (Qiao et al.)
-
-serializable = keras.saving.register_keras_serializable(package="sketch2color")
 
 
 def group_count(channels: int, max_groups: int = MAX_GROUPS) -> int:
@@ -355,6 +355,7 @@ def reference_generator(
     depth: int | None = None,
     name: str = "reference_generator",
     seed: int | None = None,
+    hint_spread: tuple[float, ...] = (),
 ) -> keras.Model:
     """Build the reference colorizer: sketch + palette (B, H, W, 30) -> color (B, H, W, 3).
 
@@ -369,8 +370,7 @@ def reference_generator(
     widths = encoder_filters(depth, base_filters)  # 64, 128, 256, 512, 512, 512, 512
     layer_seed = (lambda offset: None) if seed is None else (lambda offset: seed + offset)
 
-    sketch = keras.Input(shape=(None, None, input_channels), name="sketch")  # (B, H, W, 30)
-    x = sketch
+    sketch, x = generator_input(input_channels, hint_spread)  # (B, H, W, 30), + the spread hints
     skips = []
     for level, filters in enumerate(widths, start=1):
         x = ResidualBlock(filters, sampling="down", name=f"encoder_{level}")(x)  # (B, H/2^l, W/2^l, f)

@@ -65,6 +65,7 @@ from __future__ import annotations
 import keras
 
 from sketch2color.models.blocks import LEAKY_RELU_SLOPE, check_depth, default_depth, tanh_image
+from sketch2color.models.hint_spread import generator_input
 
 PAPER_DEPTH = 5
 PAPER_BASE_FILTERS = 96
@@ -163,6 +164,7 @@ def sgru_generator(
     bottleneck_filters: int | None = None,
     head_filters: int | None = None,
     norm: str = "layer",
+    hint_spread: tuple[float, ...] = (),
 ) -> keras.Model:
     """Build the SGRU: sketch (B, H, W, in) -> color (B, H, W, out) in [-1, 1].
 
@@ -183,8 +185,7 @@ def sgru_generator(
     down_filters = level_filters(depth, base_filters)  # 96, 192, 288, 384, 480
     up_filters = down_filters[1:] + [bottleneck_filters]  # decoder level k: 192, ..., 480, 512
 
-    sketch = keras.Input(shape=(None, None, input_channels), name="sketch")  # (B, H, W, in)
-    x = sketch
+    sketch, x = generator_input(input_channels, hint_spread)  # (B, H, W, in), + the spread hints
     skips = []
     for level, filters in enumerate(down_filters, start=1):
         # The first SGB works on the sketch directly (no 1x1 projection), as in the paper.

@@ -36,6 +36,7 @@ import keras
 
 from sketch2color.models import blocks
 from sketch2color.models.blocks import downsample, encoder_filters, upsample, upsampling_output
+from sketch2color.models.hint_spread import generator_input
 
 MAX_DEPTH = 8  # pix2pix: 8 levels take 256 px down to a 1x1 bottleneck
 PIX2PIX_DROPOUT_BLOCKS = 3
@@ -59,12 +60,15 @@ def unet_generator(
     base_filters: int = 64,
     name: str = "unet_generator",
     dropout_blocks: int = PIX2PIX_DROPOUT_BLOCKS,
+    hint_spread: tuple[float, ...] = (),
 ) -> keras.Model:
     """Build the pix2pix U-Net: sketch (B, H, W, in) -> color (B, H, W, out) in [-1, 1].
 
     ``image_size`` only picks and checks the depth: the model is fully convolutional and runs
     at any H, W that are multiples of 2**depth. ``dropout_blocks=0`` gives a deterministic
-    generator (used by the distribution test); pix2pix uses 3.
+    generator (used by the distribution test); pix2pix uses 3. ``hint_spread`` (scales in hint
+    cells, for an input whose last 4 channels are color hints) adds the hints spread over the
+    image to the input (:class:`~sketch2color.models.hint_spread.HintSpread`).
     """
     if depth is None:
         depth = default_depth(image_size)
@@ -87,8 +91,7 @@ def unet_generator(
         for level, filters in enumerate(up_filters)
     ]
 
-    sketch = keras.Input(shape=(None, None, input_channels), name="sketch")  # (B, H, W, in)
-    x = sketch
+    sketch, x = generator_input(input_channels, hint_spread)  # (B, H, W, in), + the spread hints
 
     skips = []
     for block in encoder:
