@@ -21,6 +21,7 @@ import math
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from sketch2color.models.blocks import serializable
 
@@ -56,7 +57,7 @@ class HintSpread(keras.layers.Layer):
 
     def call(self, inputs):
         ops = keras.ops
-        height, width = ops.shape(inputs)[1], ops.shape(inputs)[2]
+        size = tf.shape(inputs)[1:3]  # a tensor: exports take any size
         hints = ops.cast(inputs[..., -HINT_CHANNELS:], "float32")
         cells = ops.average_pool(hints, self.cell, self.cell, padding="valid")  # (B, H/4, W/4, 4)
         spread = []
@@ -68,7 +69,7 @@ class HintSpread(keras.layers.Layer):
             weight = blurred[..., 3:]
             color = blurred[..., :3] / ops.maximum(weight, MIN_WEIGHT)
             spread += [color, ops.minimum(weight, 1.0)]
-        planes = ops.image.resize(ops.concatenate(spread, axis=-1), (height, width), interpolation="bilinear")
+        planes = tf.image.resize(ops.concatenate(spread, axis=-1), size, method="bilinear")
         return ops.concatenate([inputs, ops.cast(planes, inputs.dtype)], axis=-1)
 
     def compute_output_shape(self, input_shape):

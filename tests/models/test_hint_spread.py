@@ -114,3 +114,12 @@ def test_hint_runs_spread_their_hints_by_default_and_old_runs_do_not():
 def test_spreading_without_hints_is_refused_by_name():
     with pytest.raises(ValueError, match="--hints"):
         build_generator("unet", image_size=SIZE, input_channels=3, base_filters=8, hint_spread=[2])
+
+
+def test_the_layer_runs_in_a_graph_of_unknown_size_as_exports_call_it():
+    import tensorflow as tf
+
+    layer = HintSpread((2.0,))
+    graph = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, SKETCH + 4), tf.float32)])
+    image = hinted_input((8, 2, (0.5, -0.5, 0.2)))[:, :48, :40]
+    np.testing.assert_allclose(graph(image).numpy(), spread(image, sigmas=(2.0,)), atol=1e-6)
